@@ -1,0 +1,269 @@
+"""`polycorp build`: the build pipeline, as the flow in DESIGN.md.
+
+    per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ staging Parquet
+    global:                    staging ─▶ filters ─▶ exact dedup ─▶ shards ─▶ stats ─▶ manifest
+
+Inputs whose staging file already exists in the cache (same content fingerprint, same staging
+config) are not read again. Outputs go to a temporary directory beside the output, renamed into
+place once `manifest.json` is written, so a half-finished build never looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from transforms.config import BuildConfig
+from transforms.dedup import ExactDedup
+from transforms.extract import ExtractText
+from transforms.filters import FilterDocuments
+from transforms.langid import IdentifyLanguage
+from transforms.normalise import Normalise
+from transforms.read import InputFile, ReadWarc
+from transforms.records import Doc, Duplicate, Filtered, Reject
+from transforms.shard import Exclusion, ShardInfo, WritePartitioned
+from transforms.stats import KEPT, KEPT_CHARS, INPUT, CountOutcomes, build_stats, check_invariant
+from transforms.staging import ReadStaging, WriteStaging, input_fingerprint, staging_name
+
+MANIFEST_FORMAT = "polycorp/1"
+_SHARDS_FILE = "_shards.json"
+_WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc.gz")
+DEFAULT_RUNNER = "FnApiRunner"  # in-process portable runner; DirectRunner first tries a download
+
+
+class BuildError(Exception):
+    """A build that cannot start or finish; the message is one line saying what to do."""
+
+
+@dataclass
+class BuildPlan:
+    inputs: list[InputFile]
+    to_stage: list[InputFile]
+    out_dir: str
+    work_dir: str
+    staging_dir: str
+    config: BuildConfig
+    duplicate_inputs: dict[str, str] = field(default_factory=dict)  # path → identical earlier input
+
+
+def resolve_inputs(patterns: list[str]) -> list[str]:
+    """Files named by paths, globs or crawl output directories (their warc/ folder), sorted, unique."""
+    paths = []
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            root = os.path.join(pattern, "warc") if os.path.isdir(os.path.join(pattern, "warc")) else pattern
+            found = sorted(
+                os.path.join(root, name) for name in os.listdir(root) if name.endswith(_WARC_SUFFIXES)
+            )
+            if not found:
+                raise BuildError(f"input directory {pattern} holds no WARC files (*.warc, *.warc.gz)")
+            paths.extend(found)
+            continue
+        matches = FileSystems.match([pattern])[0].metadata_list
+        if not matches:
+            raise BuildError(f"input not found: {pattern}")
+        paths.extend(sorted(m.path for m in matches))
+    return sorted(set(paths))
+
+
+def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config: BuildConfig,
+               overwrite: bool = False) -> BuildPlan:
+    paths = resolve_inputs(patterns)
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir):
+        if os.path.exists(os.path.join(out_dir, "manifest.json")) and not overwrite:
+            raise BuildError(f"output {out_dir} already holds a complete build; pass --overwrite to replace it")
+        if not os.path.isdir(out_dir):
+            raise BuildError(f"output {out_dir} exists and is not a directory")
+        if os.listdir(out_dir) and not overwrite:
+            raise BuildError(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    parent = os.path.dirname(out_dir)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as e:
+        raise BuildError(f"cannot create output directory {parent}: {e.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise BuildError(f"output directory {parent} is not writable")
+    cache_dir = os.path.abspath(cache_dir or out_dir.rstrip("/") + ".cache")
+    staging_dir = os.path.join(cache_dir, "staging")
+    try:
+        os.makedirs(staging_dir, exist_ok=True)
+    except OSError as e:
+        raise BuildError(f"cannot create cache directory {staging_dir}: {e.strerror}") from None
+    config_hash = config.staging_fingerprint()
+    inputs, seen = [], {}
+    duplicates = {}
+    for path in paths:
+        try:
+            fingerprint = input_fingerprint(path)
+        except OSError as e:
+            raise BuildError(f"cannot read input {path}: {e}") from None
+        if fingerprint in seen:  # a byte-identical copy: its records would all be duplicates
+            duplicates[path] = seen[fingerprint]
+            continue
+        seen[fingerprint] = path
+        staging = os.path.join(staging_dir, staging_name(fingerprint, config_hash))
+        inputs.append(InputFile(path, fingerprint, staging))
+    to_stage = [i for i in inputs if not os.path.exists(i.staging_path)]
+    work_dir = os.path.join(parent, f".{os.path.basename(out_dir)}.tmp-{uuid.uuid4().hex[:8]}")
+    return BuildPlan(inputs, to_stage, out_dir, work_dir, staging_dir, config, duplicates)
+
+
+def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
+    """PCollection[InputFile] → PCollection[staging path]: the per-input phase."""
+    read = inputs | "ReadWarc" >> beam.ParDo(ReadWarc(config.read)).with_outputs(
+        "filtered", "rejected", "skipped", main="records")
+    extracted = read.records | "ExtractText" >> beam.ParDo(ExtractText(config.extract)).with_outputs(
+        "filtered", "rejected", main="docs")
+    docs = (
+        extracted.docs
+        | "Normalise" >> Normalise()
+        | "IdentifyLanguage" >> IdentifyLanguage(config.langid)
+    )
+    # One placeholder per input, so an input without any record still gets its staging file.
+    placeholders = inputs | "Placeholder" >> beam.Map(lambda f: (f.staging_path, None))
+    return (
+        (docs, read.filtered, read.rejected, read.skipped, extracted.filtered, extracted.rejected,
+         placeholders)
+        | "AllResults" >> beam.Flatten()
+        | "GroupByInput" >> beam.GroupByKey()
+        | "WriteStaging" >> beam.ParDo(WriteStaging(input_paths))
+    )
+
+
+def global_phase(staging_paths, config: BuildConfig, work_dir: str):
+    """PCollection[staging path] → shards, dups, filtered, rejects, stats.json, _shards.json."""
+    staged = staging_paths | "ReadStaging" >> beam.ParDo(ReadStaging()).with_outputs(
+        "filtered", "rejected", "skipped", "input_records", main="docs")
+    checked = staged.docs | "Filter" >> beam.ParDo(FilterDocuments(config)).with_outputs(
+        "filtered", main="docs")
+    dup_pairs = checked.docs | "ExactDedup" >> ExactDedup()
+    dups = dup_pairs | "Duplicates" >> beam.MapTuple(lambda key, dup: dup)
+    removed = dup_pairs | "Removed" >> beam.MapTuple(lambda key, dup: Exclusion(key.lang, key.id, key.n_bytes))
+    filtered = (staged.filtered, checked.filtered) | "AllFiltered" >> beam.Flatten()
+    shards = config.shards
+    written = (
+        checked.docs | "WriteDocs" >> WritePartitioned(
+            work_dir, "docs", Doc, shards, partition_of=lambda d: d.lang, partition_name="lang",
+            exclude=removed),
+        dups | "WriteDups" >> WritePartitioned(work_dir, "dups", Duplicate, shards),
+        filtered | "WriteFiltered" >> WritePartitioned(work_dir, "filtered", Filtered, shards),
+        staged.rejected | "WriteRejects" >> WritePartitioned(work_dir, "rejects", Reject, shards),
+    ) | "AllShards" >> beam.Flatten()
+
+    def kept_counts(info: ShardInfo):
+        if info.kind == "docs":
+            yield (KEPT, "", info.partition), info.rows
+            yield (KEPT_CHARS, "", info.partition), info.text_chars
+
+    counts = (
+        (filtered, dups, staged.rejected, staged.skipped) | "Outcomes" >> beam.Flatten()
+        | "CountOutcomes" >> CountOutcomes(),
+        written | "KeptCounts" >> beam.FlatMap(kept_counts),
+        staged.input_records | "InputCounts" >> beam.Map(lambda n: ((INPUT, "", ""), n)),
+    ) | "AllCounts" >> beam.Flatten() | "SumCounts" >> beam.CombinePerKey(sum)
+
+    (
+        counts
+        | "CollectCounts" >> beam.combiners.ToList()
+        | "WriteStats" >> beam.Map(_write_stats, work_dir=work_dir)
+    )
+    (
+        written
+        | "CollectShards" >> beam.combiners.ToList()
+        | "WriteShardList" >> beam.Map(_write_shard_list, work_dir=work_dir)
+    )
+
+
+def _write_stats(counts, work_dir):
+    stats = build_stats(dict(counts))
+    check_invariant(stats)  # raising here fails the pipeline: no manifest, nothing renamed
+    _write_json(FileSystems.join(work_dir, "stats.json"), stats)
+
+
+def _write_shard_list(infos, work_dir):
+    rows = sorted((info.path, info.kind, info.partition, info.rows, info.bytes, info.sha256, info.text_chars)
+                  for info in infos)
+    _write_json(FileSystems.join(work_dir, _SHARDS_FILE), rows)
+
+
+def _write_json(path: str, obj) -> None:
+    with FileSystems.create(path) as f:
+        f.write((json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode())
+
+
+def pipeline_options(beam_args: list[str]) -> PipelineOptions:
+    options = PipelineOptions(beam_args)
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = DEFAULT_RUNNER
+    return options
+
+
+def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source: str | None = None) -> dict:
+    """Run the pipeline of `plan`; returns the manifest. Raises BuildError on failure."""
+    os.makedirs(plan.work_dir)
+    for kind in ("docs", "dups", "filtered", "rejects"):
+        os.makedirs(os.path.join(plan.work_dir, kind))
+    input_paths = {i.staging_path: i.path for i in plan.inputs}
+    try:
+        with beam.Pipeline(options=pipeline_options(beam_args or [])) as p:
+            new = stage_inputs(p | "InputsToStage" >> beam.Create(plan.to_stage), plan.config, input_paths)
+            cached = p | "StagedInputs" >> beam.Create(
+                sorted(i.staging_path for i in plan.inputs if i not in plan.to_stage))
+            staging_paths = (new, cached) | "AllStaging" >> beam.Flatten()
+            global_phase(staging_paths, plan.config, plan.work_dir)
+        manifest = _finish(plan, config_source)
+    except BaseException:
+        shutil.rmtree(plan.work_dir, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _finish(plan: BuildPlan, config_source: str | None) -> dict:
+    """Write manifest.json last, then move the build into place."""
+    with open(os.path.join(plan.work_dir, "stats.json")) as f:
+        stats = json.load(f)
+    check_invariant(stats)
+    shard_list_path = os.path.join(plan.work_dir, _SHARDS_FILE)
+    with open(shard_list_path) as f:
+        rows = json.load(f)
+    os.remove(shard_list_path)
+    partition_names = {"docs": "lang", "bitext": "pair"}
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": plan.config.to_dict(),
+        "config_file": config_source,
+        "inputs": [
+            {"path": i.path, "fingerprint": i.fingerprint,
+             "staging": os.path.basename(i.staging_path), "reused_staging": i not in plan.to_stage}
+            for i in plan.inputs
+        ],
+        "duplicate_inputs": plan.duplicate_inputs,
+        "shards": [
+            ShardInfo(*row).manifest_entry(partition_names.get(row[1])) for row in rows
+        ],
+        "stats": {k: stats[k] for k in ("input_records", "kept")},
+    }
+    tmp = os.path.join(plan.work_dir, "manifest.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, os.path.join(plan.work_dir, "manifest.json"))
+    if os.path.exists(plan.out_dir):  # --overwrite: the old build goes only once the new one is whole
+        old = plan.work_dir + ".old"
+        os.replace(plan.out_dir, old)
+        os.replace(plan.work_dir, plan.out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(plan.work_dir, plan.out_dir)
+    return manifest

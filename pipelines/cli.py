@@ -1,0 +1,113 @@
+"""The `polycorp` command line. Exit 0 on success; otherwise one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from transforms.config import ConfigError, load_config
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polycorp", description="Multilingual corpus builder.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser(
+        "build", help="WARC/WET files → language-partitioned Parquet shards",
+        description="Build a corpus. Unrecognised --options are passed to Apache Beam "
+                    "(e.g. --runner, --direct_running_mode, --direct_num_workers).")
+    build.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="WARC/WET files or globs (.warc, .warc.gz), or a crawl output directory")
+    build.add_argument("--out", required=True, help="output directory (must not hold a build)")
+    build.add_argument("--cache", help="staging cache directory (default: OUT.cache beside the output)")
+    build.add_argument("--config", help="TOML file overriding transforms/resources/default_config.toml")
+    build.add_argument("--overwrite", action="store_true", help="replace an existing build at --out")
+    build.add_argument("--print-config", action="store_true", help="print the effective config and exit")
+    build.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    demo = sub.add_parser("demo", help="build the bundled multilingual sample end to end")
+    demo.add_argument("--out", default="demo-out", help="directory for the demo's outputs")
+    return parser
+
+
+def _summary(out_dir: str, elapsed: float) -> str:
+    with open(os.path.join(out_dir, "stats.json")) as f:
+        stats = json.load(f)
+    lines = [
+        f"built {out_dir} in {elapsed:.1f} s: {stats['input_records']} input records → "
+        f"{stats['kept']} kept, {sum(stats['filtered'].values())} filtered, "
+        f"{sum(stats['duplicates'].values())} duplicates, {sum(stats['rejected'].values())} rejected",
+        f"  {'lang':<6} {'kept':>6} {'chars':>10}",
+    ]
+    for lang, row in sorted(stats["per_language"].items(), key=lambda kv: -kv[1]["kept"]):
+        if row["kept"]:
+            lines.append(f"  {lang:<6} {row['kept']:>6} {row['chars']:>10}")
+    for what in ("filtered", "duplicates", "rejected"):
+        if stats[what]:
+            lines.append(f"  {what}: " + ", ".join(f"{k}={v}" for k, v in stats[what].items()))
+    return "\n".join(lines)
+
+
+def cmd_build(args, beam_args: list[str]) -> int:
+    from pipelines.build import plan_build, run_build
+
+    config = load_config(args.config)
+    if args.print_config:
+        print(json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    plan = plan_build(args.inputs, args.out, args.cache, config, overwrite=args.overwrite)
+    if not args.quiet:
+        reused = len(plan.inputs) - len(plan.to_stage)
+        print(f"building {len(plan.inputs)} input file(s) ({reused} from staging cache) → {plan.out_dir}",
+              file=sys.stderr)
+    start = time.monotonic()
+    run_build(plan, beam_args, args.config)
+    if not args.quiet:
+        print(_summary(plan.out_dir, time.monotonic() - start))
+    return 0
+
+
+def cmd_demo(args, beam_args: list[str]) -> int:
+    from pipelines.build import plan_build, run_build
+    from pipelines.sample import SAMPLE_WARC
+
+    out = os.path.abspath(args.out)
+    corpus = os.path.join(out, "corpus")
+    plan = plan_build([str(SAMPLE_WARC)], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)
+    start = time.monotonic()
+    run_build(plan, beam_args)
+    print(_summary(corpus, time.monotonic() - start))
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipelines.build import BuildError
+    from transforms.stats import InvariantError
+
+    args, beam_args = _build_parser().parse_known_args(argv)
+    unknown = [a for a in beam_args if not a.startswith("--")]
+    if unknown:
+        print(f"polycorp: unexpected argument {unknown[0]!r}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("apache_beam", "absl"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return COMMANDS[args.command](args, beam_args)
+    except (BuildError, ConfigError, InvariantError) as e:
+        print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"polycorp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

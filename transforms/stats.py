@@ -1,0 +1,90 @@
+"""Accounting: every input record is kept, filtered, deduplicated or rejected, and the counts add up.
+
+The global phase turns each outcome into an `(outcome, reason, lang)` key with a count; `build_stats`
+folds the summed counts into `stats.json`, and `check_invariant` refuses a build whose numbers do
+not add up (a record lost anywhere in the graph would show here, not in a user's corpus).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import apache_beam as beam
+
+from transforms.read import Skipped
+from transforms.records import Duplicate, Filtered, Reject
+
+INPUT, KEPT, KEPT_CHARS, FILTERED, DUPLICATES, REJECTED, SKIPPED = (
+    "input_records", "kept", "kept_chars", "filtered", "duplicates", "rejected", "skipped"
+)
+
+
+class InvariantError(RuntimeError):
+    """The accounting does not add up: some record was lost or counted twice."""
+
+
+def outcome_key(record) -> tuple[str, str, str]:
+    if isinstance(record, Filtered):
+        return FILTERED, record.reason, record.lang or ""
+    if isinstance(record, Duplicate):
+        return DUPLICATES, record.kind, record.lang
+    if isinstance(record, Reject):
+        return REJECTED, f"{record.stage}/{record.error}", ""
+    if isinstance(record, Skipped):
+        return SKIPPED, record.warc_type, ""
+    raise TypeError(f"not an outcome: {type(record).__name__}")
+
+
+def build_stats(counts: dict[tuple[str, str, str], int]) -> dict:
+    """stats.json from summed (outcome, reason, lang) counts."""
+    totals: dict[str, dict[str, int]] = {o: defaultdict(int) for o in (FILTERED, DUPLICATES, REJECTED, SKIPPED)}
+    per_language: dict[str, dict] = defaultdict(
+        lambda: {"kept": 0, "chars": 0, "filtered": defaultdict(int), "duplicates": defaultdict(int)}
+    )
+    input_records = kept = 0
+    for (outcome, reason, lang), n in sorted(counts.items()):
+        if outcome == INPUT:
+            input_records += n
+        elif outcome == KEPT:
+            kept += n
+            per_language[lang]["kept"] += n
+        elif outcome == KEPT_CHARS:
+            per_language[lang]["chars"] += n
+        else:
+            totals[outcome][reason] += n
+            if lang and outcome in (FILTERED, DUPLICATES):
+                per_language[lang][outcome][reason] += n
+    return {
+        "input_records": input_records,
+        "kept": kept,
+        "filtered": dict(sorted(totals[FILTERED].items())),
+        "duplicates": dict(sorted(totals[DUPLICATES].items())),
+        "rejected": dict(sorted(totals[REJECTED].items())),
+        "warc_records_skipped": dict(sorted(totals[SKIPPED].items())),
+        "per_language": {
+            lang: {"kept": v["kept"], "chars": v["chars"], "filtered": dict(sorted(v["filtered"].items())),
+                   "duplicates": dict(sorted(v["duplicates"].items()))}
+            for lang, v in sorted(per_language.items())
+        },
+    }
+
+
+def check_invariant(stats: dict) -> None:
+    accounted = (stats["kept"] + sum(stats["filtered"].values()) + sum(stats["duplicates"].values())
+                 + sum(stats["rejected"].values()))
+    if accounted != stats["input_records"]:
+        raise InvariantError(
+            f"accounting does not add up: {stats['input_records']} input records but "
+            f"{accounted} kept + filtered + duplicates + rejected"
+        )
+
+
+class CountOutcomes(beam.PTransform):
+    """Outcome records (Filtered, Duplicate, Reject, Skipped) → ((outcome, reason, lang), n)."""
+
+    def expand(self, records):
+        return (
+            records
+            | "OutcomeKey" >> beam.Map(lambda r: (outcome_key(r), 1))
+            | "Sum" >> beam.CombinePerKey(sum)
+        )
