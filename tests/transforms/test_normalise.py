@@ -1,0 +1,38 @@
+import unicodedata
+
+from transforms.normalise import dedup_key, normalise_doc, normalise_text
+from transforms.records import Doc
+
+
+def test_nfc_controls_whitespace_and_paragraphs(texts):
+    decomposed = unicodedata.normalize("NFD", texts["fr"])
+    assert decomposed != texts["fr"]
+    assert normalise_text(decomposed) == normalise_text(texts["fr"])
+    messy = "  Erste   Zeile\x00\x07 \t mit Text \r\n\r\n\u2028zweite\x1bZeile\ufeff\u000b dritte  "
+    assert normalise_text(messy) == "Erste Zeile mit Text\nzweiteZeile\ndritte"
+
+
+def test_no_break_spaces_are_kept():
+    assert normalise_text("prix\u00a0: 5\u202f€") == "prix\u00a0: 5\u202f€"
+
+
+def test_normalise_is_idempotent(texts):
+    for text in texts.values():
+        once = normalise_text(text)
+        assert normalise_text(once) == once
+        assert "\n\n" not in once and "  " not in once
+
+
+def test_dedup_key_ignores_case_and_spacing_only(texts):
+    text = normalise_text(texts["de"])
+    assert dedup_key(text) == dedup_key(text.upper().replace(" ", "  \n"))
+    assert dedup_key(text) != dedup_key(text + " x")
+
+
+def test_normalise_doc_sets_length_and_hash(texts):
+    doc = Doc("id", "https://e.org/", "e.org", None, "s@0", "  Titel\n ", "  " + texts["de"] + "\n\n")
+    out = normalise_doc(doc)
+    assert out.title == "Titel"
+    assert out.n_chars == len(out.text) == len(normalise_text(texts["de"]))
+    assert out.text_hash == dedup_key(out.text)
+    assert doc.text.startswith("  ")  # the input is not mutated
