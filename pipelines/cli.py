@@ -87,18 +87,31 @@ def cmd_demo(args, beam_args: list[str]) -> int:
 COMMANDS = {"build": cmd_build, "demo": cmd_demo}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from pipelines.build import BuildError
-    from transforms.stats import InvariantError
+def _quiet_beam_logging() -> None:
+    """Our warnings and everyone's errors; Beam's info and warnings (some logged on the root logger
+    at import time, e.g. about optional cloud clients) only with POLYCORP_BEAM_LOGS=1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("POLYCORP_BEAM_LOGS") == "1":
+        return
 
+    def keep(record: logging.LogRecord) -> bool:
+        from_beam = "apache_beam" in record.pathname or record.name.startswith(("apache_beam", "absl"))
+        return record.levelno >= logging.ERROR or not from_beam
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
+
+
+def main(argv: list[str] | None = None) -> int:
     args, beam_args = _build_parser().parse_known_args(argv)
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
         print(f"polycorp: unexpected argument {unknown[0]!r}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("apache_beam", "absl"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    _quiet_beam_logging()
+    from pipelines.build import BuildError  # imports Beam: after logging is set up
+    from transforms.stats import InvariantError
+
     try:
         return COMMANDS[args.command](args, beam_args)
     except (BuildError, ConfigError, InvariantError) as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def config():
 @pytest.fixture(scope="session")
 def gold() -> list[dict]:
     """The sample's pages: url, lang, title, text (the man page's main text), duplicate_of."""
-    with open(SAMPLE_GOLD, encoding="utf-8") as f:
+    with gzip.open(SAMPLE_GOLD, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
 

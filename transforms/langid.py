@@ -22,6 +22,8 @@ from transforms.records import Doc
 # Unknown (unassigned code points).
 _NEUTRAL_SCRIPTS = ("Zyyy", "Zinh", "Zzzz")
 _KANA = ("Hira", "Kana")
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED_SCRIPTS = ("Hani", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Yiii")
 
 
 class LanguageIdentifier:
@@ -57,16 +59,22 @@ def _script_table() -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def dominant_script(text: str) -> str:
-    """ISO 15924 code of the script most letters of `text` are written in (Zyyy if none).
+    """ISO 15924 code of the script most words of `text` are written in (Zyyy if none).
 
-    Japanese mixes Han with kana: text with any kana whose Han+kana letters dominate is `Jpan`."""
+    Words, not characters: a run of letters of one script counts once, except in scripts written
+    without spaces (Han, kana, Thai, …) where every character counts as a word — so a Chinese page
+    full of Latin option names is still Hani. Japanese mixes Han with kana: text with any kana
+    whose Han+kana words dominate is `Jpan`."""
     table, names = _script_table()
-    codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    counts = np.bincount(table[codepoints], minlength=len(names))
-    by_name = dict(zip(names, counts.tolist()))
-    for neutral in _NEUTRAL_SCRIPTS:
-        by_name.pop(neutral, None)
-    if not any(by_name.values()):
+    scripts = table[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    neutral = np.isin(scripts, _neutral_indices())
+    per_char = np.isin(scripts, _unspaced_indices())
+    # a word starts where a letter follows a character of another script (or a neutral one)
+    previous = np.concatenate(([255], scripts[:-1]))
+    starts = ~neutral & (per_char | (scripts != previous) | np.concatenate(([True], neutral[:-1])))
+    counts = np.bincount(scripts[starts], minlength=len(names))
+    by_name = {name: n for name, n in zip(names, counts.tolist()) if n}
+    if not by_name:
         return "Zyyy"
     kana = sum(by_name.get(k, 0) for k in _KANA)
     if kana:
@@ -74,6 +82,18 @@ def dominant_script(text: str) -> str:
         for name in (*_KANA, "Hani"):
             by_name.pop(name, None)
     return max(sorted(by_name), key=by_name.__getitem__)
+
+
+@lru_cache(maxsize=1)
+def _neutral_indices() -> np.ndarray:
+    _, names = _script_table()
+    return np.array([names.index(n) for n in _NEUTRAL_SCRIPTS if n in names], dtype=np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _unspaced_indices() -> np.ndarray:
+    _, names = _script_table()
+    return np.array([names.index(n) for n in _UNSPACED_SCRIPTS if n in names], dtype=np.uint8)
 
 
 class _PredictLanguageBatch(beam.DoFn):

@@ -195,7 +195,7 @@ def read_warc(path: str, config: ReadConfig, open_fn: Callable[[], BinaryIO] | N
     open_fn = open_fn or (lambda: open_input(path))
     try:
         with open_fn() as f:
-            head = f.read(64)
+            head = f.read(1 << 16)
     except OSError as e:
         yield Reject(f"{path}@0", "read", type(e).__name__, f"cannot open input: {e}")
         return

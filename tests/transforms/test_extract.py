@@ -24,7 +24,7 @@ def test_utf8_page_decodes_as_utf8(texts):
 def test_header_charset_is_used_for_legacy_encodings(texts):
     payload = texts["ru"].encode("koi8-r", "replace")
     text, how = decode_payload(payload, "KOI8-R")
-    assert how == "koi8_r/header"
+    assert how == "koi8-r/header"
     assert text.split()[:5] == texts["ru"].split()[:5]
 
 
