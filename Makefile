@@ -37,7 +37,7 @@ demo: install
 	$(BIN)/polycorp demo --out demo-out
 
 test: install
-	$(BIN)/python -m pytest $(TEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(TEST_ARGS)
 
 # Regenerate the bundled sample from Debian packages (needs apt; see sample/README.md).
 sample: install

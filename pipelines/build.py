@@ -30,7 +30,10 @@ from transforms.normalise import Normalise
 from transforms.read import InputFile, ReadWarc
 from transforms.records import Doc, Duplicate, Filtered, Reject
 from transforms.shard import Exclusion, ShardInfo, WritePartitioned
-from transforms.stats import KEPT, KEPT_CHARS, INPUT, CountOutcomes, build_stats, check_invariant
+from transforms.stats import (
+    INPUT, KEPT, KEPT_CHARS, CountOutcomes, InvariantError, build_stats, check_invariant, counted,
+    stats_from_metrics,
+)
 from transforms.staging import ReadStaging, WriteStaging, input_fingerprint, staging_name
 
 MANIFEST_FORMAT = "polycorp/1"
@@ -161,14 +164,14 @@ def global_phase(staging_paths, config: BuildConfig, work_dir: str):
 
     def kept_counts(info: ShardInfo):
         if info.kind == "docs":
-            yield (KEPT, "", info.partition), info.rows
-            yield (KEPT_CHARS, "", info.partition), info.text_chars
+            yield counted((KEPT, "", info.partition), info.rows)
+            yield counted((KEPT_CHARS, "", info.partition), info.text_chars)
 
     counts = (
         (filtered, dups, staged.rejected, staged.skipped) | "Outcomes" >> beam.Flatten()
         | "CountOutcomes" >> CountOutcomes(),
         written | "KeptCounts" >> beam.FlatMap(kept_counts),
-        staged.input_records | "InputCounts" >> beam.Map(lambda n: ((INPUT, "", ""), n)),
+        staged.input_records | "InputCounts" >> beam.Map(lambda n: counted((INPUT, "", ""), n)),
     ) | "AllCounts" >> beam.Flatten() | "SumCounts" >> beam.CombinePerKey(sum)
 
     (
@@ -221,14 +224,38 @@ def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source
                 sorted(i.staging_path for i in plan.inputs if i not in plan.to_stage))
             staging_paths = (new, cached) | "AllStaging" >> beam.Flatten()
             global_phase(staging_paths, plan.config, plan.work_dir)
-        manifest = _finish(plan, config_source)
+        metrics_checked = _check_metrics(p.result, plan.work_dir)
+        manifest = _finish(plan, config_source, metrics_checked)
     except BaseException:
         shutil.rmtree(plan.work_dir, ignore_errors=True)
         raise
     return manifest
 
 
-def _finish(plan: BuildPlan, config_source: str | None) -> dict:
+def _check_metrics(result, work_dir: str) -> bool:
+    """Compare the `stats` counters the runner reports with stats.json; False if the runner
+    reports none (not every runner does), InvariantError if they disagree."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    try:
+        found = result.metrics().query(MetricsFilter().with_namespace("stats"))["counters"]
+    except (NotImplementedError, AttributeError, KeyError):
+        return False
+    counters: dict[str, int] = {}
+    for c in found:
+        value = c.committed if c.committed is not None else c.attempted
+        counters[c.key.metric.name] = counters.get(c.key.metric.name, 0) + (value or 0)
+    if not counters:
+        return False
+    with open(os.path.join(work_dir, "stats.json")) as f:
+        stats = json.load(f)
+    from_metrics = stats_from_metrics(counters)
+    if any(stats[k] != v for k, v in from_metrics.items()):
+        raise InvariantError(f"Beam counters disagree with stats.json: {from_metrics}")
+    return True
+
+
+def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = False) -> dict:
     """Write manifest.json last, then move the build into place."""
     with open(os.path.join(plan.work_dir, "stats.json")) as f:
         stats = json.load(f)
@@ -253,6 +280,7 @@ def _finish(plan: BuildPlan, config_source: str | None) -> dict:
             ShardInfo(*row).manifest_entry(partition_names.get(row[1])) for row in rows
         ],
         "stats": {k: stats[k] for k in ("input_records", "kept")},
+        "metrics_checked": metrics_checked,  # the runner's counters equal stats.json
     }
     tmp = os.path.join(plan.work_dir, "manifest.json.tmp")
     with open(tmp, "w") as f:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from transforms.read import Skipped
 from transforms.records import Duplicate, Filtered, Reject
@@ -79,12 +80,33 @@ def check_invariant(stats: dict) -> None:
         )
 
 
+def metric_name(key: tuple[str, str, str]) -> str:
+    """The Beam counter (namespace `stats`) that counts an outcome key over all languages."""
+    outcome, reason, _ = key
+    return f"{outcome}/{reason}" if reason else outcome
+
+
+def counted(key: tuple[str, str, str], n: int) -> tuple[tuple[str, str, str], int]:
+    """Pass a count through, adding it to its Beam counter on the way: the metrics and stats.json
+    are the same numbers."""
+    Metrics.counter("stats", metric_name(key)).inc(n)
+    return key, n
+
+
+def stats_from_metrics(counters: dict[str, int]) -> dict:
+    """stats.json's totals as Beam counters report them (for cross-checking the two)."""
+    keys = {name: (name.partition("/")[0], name.partition("/")[2], "") for name in counters}
+    stats = build_stats({keys[name]: n for name, n in counters.items()})
+    return {k: stats[k] for k in ("input_records", "kept", "filtered", "duplicates", "rejected",
+                                  "warc_records_skipped")}
+
+
 class CountOutcomes(beam.PTransform):
     """Outcome records (Filtered, Duplicate, Reject, Skipped) → ((outcome, reason, lang), n)."""
 
     def expand(self, records):
         return (
             records
-            | "OutcomeKey" >> beam.Map(lambda r: (outcome_key(r), 1))
+            | "OutcomeKey" >> beam.Map(lambda r: counted(outcome_key(r), 1))
             | "Sum" >> beam.CombinePerKey(sum)
         )

@@ -94,6 +94,7 @@ def test_manifest_lists_every_shard_with_its_checksum(sample_build):
         if shard["kind"] == "docs":
             assert f"lang={shard['lang']}/" in path
     assert manifest["config"]["langid"]["min_score"]["default"] == 0.5
+    assert manifest["metrics_checked"] is True  # the runner's counters equal stats.json
     assert not glob.glob(str(sample_build.parent / ".*tmp-*"))  # no half-written build left behind
 
 

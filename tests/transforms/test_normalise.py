@@ -36,3 +36,17 @@ def test_normalise_doc_sets_length_and_hash(texts):
     assert out.n_chars == len(out.text) == len(normalise_text(texts["de"]))
     assert out.text_hash == dedup_key(out.text)
     assert doc.text.startswith("  ")  # the input is not mutated
+
+
+def test_normalise_transform(texts):
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from tests.helpers import local_pipeline
+    from transforms.normalise import Normalise
+
+    doc = Doc("id", "https://e.org/", "e.org", None, "s@0", None, " \u00a0" + texts["fr"] + "\r\n")
+    with local_pipeline() as p:
+        out = p | beam.Create([("k", doc)]) | Normalise() | beam.MapTuple(lambda k, d: (k, d.text, d.n_chars))
+        expected = normalise_text(doc.text)
+        assert_that(out, equal_to([("k", expected, len(expected))]))

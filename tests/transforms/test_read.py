@@ -138,3 +138,31 @@ def test_record_types_are_configurable(warc_builder, config, texts):
     w.conversion("https://example.org/fr", texts["fr"])
     only_responses = ReadConfig(config.read.max_payload_bytes, ("response",))
     assert [type(r) for r in read_warc(str(w.close()), only_responses)] == [Skipped]
+
+
+def test_read_warc_dofn_routes_every_record(warc_builder, config, texts):
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from tests.helpers import local_pipeline
+    from transforms.read import InputFile, ReadWarc
+
+    w = warc_builder()
+    w.request("https://example.org/a")
+    w.response("https://example.org/a", html_page("a", texts["de"]).encode())
+    w.response("https://example.org/b", b"<p>moved</p>", status="301 Moved Permanently")
+    path = str(w.close())
+    bad = path + ".txt"
+    open(bad, "w").write(texts["en"][:500])
+    inputs = [InputFile(path, "fp1", "/staging/1"), InputFile(bad, "fp2", "/staging/2")]
+    with local_pipeline() as p:
+        out = p | beam.Create(inputs) | beam.ParDo(ReadWarc(config.read)).with_outputs(
+            "filtered", "rejected", "skipped", main="records")
+        assert_that(out.records | "R" >> beam.MapTuple(lambda k, r: (k, r.url)),
+                    equal_to([("/staging/1", "https://example.org/a")]), label="records")
+        assert_that(out.filtered | "F" >> beam.MapTuple(lambda k, r: (k, r.reason)),
+                    equal_to([("/staging/1", "http_status")]), label="filtered")
+        assert_that(out.rejected | "X" >> beam.MapTuple(lambda k, r: (k, r.error)),
+                    equal_to([("/staging/2", "not_warc")]), label="rejected")
+        assert_that(out.skipped | "S" >> beam.MapTuple(lambda k, r: (k, r.warc_type)),
+                    equal_to([("/staging/1", "request")]), label="skipped")
