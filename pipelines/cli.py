@@ -81,6 +81,7 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     start = time.monotonic()
     run_build(plan, beam_args)
     print(_summary(corpus, time.monotonic() - start))
+    print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, dups/, filtered/, rejects/)")
     return 0
 
 
