@@ -81,8 +81,8 @@ def looks_binary(payload: bytes, max_control_ratio: float) -> bool:
         return True
     if not head:
         return False
-    control = sum(head.count(bytes([b])) for b in _CONTROL)
-    return control / len(head) > max_control_ratio
+    text_bytes = len(head.translate(None, _CONTROL))
+    return (len(head) - text_bytes) / len(head) > max_control_ratio
 
 
 def html_to_text(html: str, main_content: bool) -> tuple[str | None, str]:

@@ -67,11 +67,12 @@ def dominant_script(text: str) -> str:
     whose Han+kana words dominate is `Jpan`."""
     table, names = _script_table()
     scripts = table[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
-    neutral = np.isin(scripts, _neutral_indices())
-    per_char = np.isin(scripts, _unspaced_indices())
-    # a word starts where a letter follows a character of another script (or a neutral one)
-    previous = np.concatenate(([255], scripts[:-1]))
-    starts = ~neutral & (per_char | (scripts != previous) | np.concatenate(([True], neutral[:-1])))
+    neutral_of, per_char_of = _script_classes()
+    neutral = neutral_of[scripts]
+    # a word starts where a letter follows a character of another script (or a neutral one);
+    # in scripts written without spaces every character starts a word
+    starts = ~neutral
+    starts[1:] &= per_char_of[scripts[1:]] | (scripts[1:] != scripts[:-1]) | neutral[:-1]
     counts = np.bincount(scripts[starts], minlength=len(names))
     by_name = {name: n for name, n in zip(names, counts.tolist()) if n}
     if not by_name:
@@ -85,15 +86,12 @@ def dominant_script(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _neutral_indices() -> np.ndarray:
+def _script_classes() -> tuple[np.ndarray, np.ndarray]:
+    """Per script index: is it neutral (no language), is it written without spaces."""
     _, names = _script_table()
-    return np.array([names.index(n) for n in _NEUTRAL_SCRIPTS if n in names], dtype=np.uint8)
-
-
-@lru_cache(maxsize=1)
-def _unspaced_indices() -> np.ndarray:
-    _, names = _script_table()
-    return np.array([names.index(n) for n in _UNSPACED_SCRIPTS if n in names], dtype=np.uint8)
+    neutral = np.array([n in _NEUTRAL_SCRIPTS for n in names], dtype=bool)
+    per_char = np.array([n in _UNSPACED_SCRIPTS for n in names], dtype=bool)
+    return neutral, per_char
 
 
 class _PredictLanguageBatch(beam.DoFn):

@@ -50,3 +50,30 @@ def test_normalise_transform(texts):
         out = p | beam.Create([("k", doc)]) | Normalise() | beam.MapTuple(lambda k, d: (k, d.text, d.n_chars))
         expected = normalise_text(doc.text)
         assert_that(out, equal_to([("k", expected, len(expected))]))
+
+
+def _reference_normalise(text: str) -> str:
+    """The specification of normalise_text, one regex pass per line (slow, obviously right)."""
+    import re
+
+    text = unicodedata.normalize("NFC", text)
+    text = re.sub(r"\r\n?|[\v\f\x1c-\x1e\x85\u2028\u2029]", "\n", text)
+    text = re.sub(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ufeff\ufffe]", "", text)
+    lines = (re.sub(r"[^\S\n\u00a0\u202f]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def test_fast_paths_match_the_reference_on_noisy_real_text(gold):
+    import random
+
+    rnd = random.Random(7)
+    noise = [" ", "\t", "\x0b", "\x0c", "\r\n", "\r", "\u2028", "\x1f", "\u3000", "\u2003", "\x00",
+             "\x85", "  \n ", "\ufeff", "\u200b", "\u00a0", "\u202f", "e\u0301"]
+    for page in gold[::5]:
+        chars = list(page["text"])
+        for _ in range(100):
+            chars.insert(rnd.randrange(len(chars) + 1), rnd.choice(noise))
+        noisy = "".join(chars)
+        assert normalise_text(noisy) == _reference_normalise(noisy)
+        without_nbsp = noisy.replace("\u00a0", " ").replace("\u202f", " ")
+        assert normalise_text(without_nbsp) == _reference_normalise(without_nbsp)
