@@ -29,6 +29,31 @@ def _build_parser() -> argparse.ArgumentParser:
     build.add_argument("--print-config", action="store_true", help="print the effective config and exit")
     build.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
+    crawl = sub.add_parser(
+        "crawl", help="fetch pages from seed URLs politely into WARC files",
+        description="Crawl from seed URLs (robots.txt, per-host delay, limits). Unrecognised "
+                    "--options are passed to Apache Beam.")
+    crawl.add_argument("seeds", nargs="+", metavar="SEED_URL")
+    crawl.add_argument("--out", required=True, help="output directory: warc/ and crawl_log.parquet")
+    crawl.add_argument("--max-pages", type=int, default=1000, help="pages to fetch in all (1000)")
+    crawl.add_argument("--max-pages-per-host", type=int, default=1000, help="pages per host (1000)")
+    crawl.add_argument("--max-depth", type=int, default=3, help="link hops from a seed (3)")
+    crawl.add_argument("--delay", type=float, default=1.0,
+                       help="seconds between requests to one host (1.0; robots Crawl-delay may raise it)")
+    crawl.add_argument("--same-host", action="store_true", help="only follow links to the seeds' hosts")
+    crawl.add_argument("--include", action="append", default=[], metavar="REGEX",
+                       help="only crawl URLs matching one of these (repeatable)")
+    crawl.add_argument("--exclude", action="append", default=[], metavar="REGEX",
+                       help="never crawl URLs matching these (repeatable)")
+    crawl.add_argument("--allow-private", action="store_true",
+                       help="allow loopback/private/link-local addresses (e.g. a local test server)")
+    crawl.add_argument("--user-agent", help="User-Agent header and robots.txt agent")
+    crawl.add_argument("--timeout", type=float, default=30.0, help="read timeout in seconds (30)")
+    crawl.add_argument("--max-bytes", type=int, default=5_000_000,
+                       help="largest body kept, decoded (5,000,000); longer ones are cut and logged")
+    crawl.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/network errors (3)")
+    crawl.add_argument("--max-redirects", type=int, default=5, help="redirect hops per URL (5)")
+
     demo = sub.add_parser("demo", help="build the bundled multilingual sample end to end")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's outputs")
     return parser
@@ -71,6 +96,29 @@ def cmd_build(args, beam_args: list[str]) -> int:
     return 0
 
 
+def cmd_crawl(args, beam_args: list[str]) -> int:
+    from dataclasses import replace
+
+    from pipelines.crawl import run_crawl
+    from transforms.crawl import CrawlConfig
+    from transforms.fetch import FetchConfig
+
+    fetch_config = FetchConfig(read_timeout=args.timeout, max_bytes=args.max_bytes,
+                               max_retries=args.retries, allow_private=args.allow_private)
+    if args.user_agent:
+        fetch_config = replace(fetch_config, user_agent=args.user_agent)
+    config = CrawlConfig(
+        fetch=fetch_config, delay=args.delay, max_pages=args.max_pages,
+        max_pages_per_host=args.max_pages_per_host, max_depth=args.max_depth,
+        max_redirects=args.max_redirects, same_host=args.same_host,
+        include=tuple(args.include), exclude=tuple(args.exclude))
+    start = time.monotonic()
+    summary = run_crawl(args.seeds, args.out, config, beam_args)
+    print(f"crawled {args.out} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
+          f"{summary['fetched']} fetched ({summary['ok']} 2xx), {len(summary['warc_files'])} WARC file(s)")
+    return 0
+
+
 def cmd_demo(args, beam_args: list[str]) -> int:
     from pipelines.build import plan_build, run_build
     from pipelines.sample import SAMPLE_WARC
@@ -85,7 +133,7 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "demo": cmd_demo}
+COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo}
 
 
 def _quiet_beam_logging() -> None:
@@ -111,11 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _quiet_beam_logging()
     from pipelines.build import BuildError  # imports Beam: after logging is set up
+    from pipelines.crawl import CrawlError
     from transforms.stats import InvariantError
 
     try:
         return COMMANDS[args.command](args, beam_args)
-    except (BuildError, ConfigError, InvariantError) as e:
+    except (BuildError, ConfigError, CrawlError, InvariantError) as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

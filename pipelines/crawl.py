@@ -1,0 +1,145 @@
+"""`polycorp crawl`: seeds → rounds of (new URLs → scope → limits → per-host fetch → links).
+
+The rounds are unrolled into one Beam graph (a redirect target is fetched one round later, so there
+are max_depth + max_redirects + 1 rounds; empty rounds cost nothing). A URL seen in an earlier round
+is never fetched again; a host's URLs are fetched in one worker, one after the other, while other
+hosts are fetched by other workers. Output: `warc/*.warc.gz` and `crawl_log.parquet`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from transforms.crawl import (
+    CrawlConfig, CrawlHost, CrawlLogRow, FrontierEntry, admit, crawl_log_table, out_of_scope,
+)
+from transforms.staging import write_atomically
+from transforms.urls import UrlError, canonical_url, host_of
+
+# Fetching waits on the network and on politeness delays: threads, not processes, by default.
+DEFAULT_CRAWL_OPTIONS = ["--runner=FnApiRunner", "--direct_running_mode=multi_threading",
+                         "--direct_num_workers=16"]
+
+
+class CrawlError(Exception):
+    """A crawl that cannot start; the message is one line saying what to do."""
+
+
+def canonical_seeds(seeds: list[str]) -> list[str]:
+    out = []
+    for seed in seeds:
+        try:
+            out.append(canonical_url(seed))
+        except UrlError as e:
+            raise CrawlError(f"bad seed URL {seed!r}: {e}") from None
+    return sorted(set(out))
+
+
+def _first_of_each_url(element):
+    url, groups = element
+    if list(groups["seen"]):
+        return
+    candidates = sorted(groups["cand"], key=lambda e: (e.depth, e.redirects, e.referrer or ""))
+    if candidates:
+        yield candidates[0]
+
+
+def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts, warc_dir: str, r: int):
+    """One round; returns (log rows, next frontier, URLs considered, admitted entries)."""
+    name = f"R{r:02d}"
+    new = (
+        {"cand": frontier | f"{name}KeyCandidates" >> beam.Map(lambda e: (e.url, e)),
+         "seen": seen | f"{name}KeySeen" >> beam.Map(lambda url: (url, None))}
+        | f"{name}JoinSeen" >> beam.CoGroupByKey()
+        | f"{name}NewUrls" >> beam.FlatMap(_first_of_each_url)
+    )
+
+    def scope(entry):
+        why = out_of_scope(entry.url, config, seed_hosts)
+        if why:
+            yield beam.pvalue.TaggedOutput("log", CrawlLogRow(
+                entry.url, None, None, None, 0, entry.depth, why, None, entry.referrer))
+        else:
+            yield entry
+
+    scoped = new | f"{name}Scope" >> beam.FlatMap(scope).with_outputs("log", main="urls")
+    fetched_counts = (
+        admitted_so_far
+        | f"{name}HostOfFetched" >> beam.Map(lambda e: (host_of(e.url), 1))
+        | f"{name}PerHost" >> beam.CombinePerKey(sum)
+    )
+    total = admitted_so_far | f"{name}Total" >> beam.combiners.Count.Globally()
+
+    def within_limits(keyed, fetched_total, per_host):
+        for item in admit(list(keyed[1]), fetched_total, per_host, config):
+            yield item if isinstance(item, FrontierEntry) else beam.pvalue.TaggedOutput("log", item)
+
+    limited = (
+        scoped.urls
+        | f"{name}All" >> beam.Map(lambda e: (None, e))
+        | f"{name}Gather" >> beam.GroupByKey()
+        | f"{name}Limits" >> beam.FlatMap(
+            within_limits, fetched_total=beam.pvalue.AsSingleton(total),
+            per_host=beam.pvalue.AsDict(fetched_counts)).with_outputs("log", main="admitted")
+    )
+    fetched = (
+        limited.admitted
+        | f"{name}ByHost" >> beam.Map(lambda e: (host_of(e.url), e))
+        | f"{name}GroupByHost" >> beam.GroupByKey()
+        | f"{name}Fetch" >> beam.ParDo(CrawlHost(config, warc_dir, r)).with_outputs("next", main="rows")
+    )
+    rows = (scoped.log, limited.log, fetched.rows) | f"{name}Rows" >> beam.Flatten()
+    considered = new | f"{name}Considered" >> beam.Map(lambda e: e.url)
+    return rows, fetched.next, considered, limited.admitted
+
+
+def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: list[str]) -> dict:
+    seeds = canonical_seeds(seeds)
+    if os.path.exists(os.path.join(out_dir, "crawl_log.parquet")):
+        raise CrawlError(f"{out_dir} already holds a crawl (crawl_log.parquet); choose another --out")
+    warc_dir = os.path.join(os.path.abspath(out_dir), "warc")
+    try:
+        os.makedirs(warc_dir, exist_ok=True)
+    except OSError as e:
+        raise CrawlError(f"cannot create {warc_dir}: {e.strerror}") from None
+    options = PipelineOptions(DEFAULT_CRAWL_OPTIONS + beam_args)
+    if not options.view_as(StandardOptions).runner:
+        options.view_as(StandardOptions).runner = "FnApiRunner"
+    options.view_as(DirectOptions)
+    seed_hosts = frozenset(host_of(s) for s in seeds)
+    log_path = os.path.join(os.path.abspath(out_dir), "crawl_log.parquet")
+    with beam.Pipeline(options=options) as p:
+        frontier = p | "Seeds" >> beam.Create([FrontierEntry(s, 0) for s in seeds])
+        seen = p | "NothingSeen" >> beam.Create([])
+        admitted_so_far = p | "NothingFetched" >> beam.Create([])
+        all_rows = []
+        for r in range(config.max_depth + config.max_redirects + 1):
+            rows, frontier, considered, admitted = crawl_round(
+                frontier, seen, admitted_so_far, config, seed_hosts, warc_dir, r)
+            all_rows.append(rows)
+            seen = (seen, considered) | f"R{r:02d}Seen" >> beam.Flatten()
+            admitted_so_far = (admitted_so_far, admitted) | f"R{r:02d}Fetched" >> beam.Flatten()
+        (
+            all_rows | "AllRows" >> beam.Flatten()
+            | "CollectLog" >> beam.combiners.ToList()
+            | "WriteLog" >> beam.Map(_write_log, path=log_path)
+        )
+    table = pq.read_table(log_path)
+    statuses = table.column("status").to_pylist()
+    return {
+        "urls_tried": table.num_rows,
+        "fetched": sum(s is not None for s in statuses),
+        "ok": sum(s is not None and 200 <= s < 300 for s in statuses),
+        "warc_files": sorted(os.listdir(warc_dir)),
+    }
+
+
+def _write_log(rows, path):
+    buffer = io.BytesIO()
+    pq.write_table(crawl_log_table(rows), buffer, compression="zstd")
+    write_atomically(path, buffer.getvalue())

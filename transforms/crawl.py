@@ -1,0 +1,216 @@
+"""Crawling one host for one round: robots.txt, politeness, fetches, WARC, log rows, next links.
+
+`crawl_host` is the unit a worker runs: a host's URLs are fetched one after the other with the
+host's delay (max of `--delay` and robots.txt's Crawl-delay) — many hosts run in parallel on
+other workers. It writes the responses to its own rolling WARC files and yields one `CrawlLogRow`
+per URL tried plus the `FrontierEntry`s (links, redirect targets) for the next round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+
+from transforms.fetch import FetchConfig, fetch
+from transforms.links import extract_links
+from transforms.robots import Robots, robots_from_response
+from transforms.urls import UrlError, canonical_url, host_of
+from transforms.warc_write import RollingWarcWriter
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    fetch: FetchConfig = FetchConfig()
+    delay: float = 1.0  # seconds between two requests to one host (robots Crawl-delay may raise it)
+    max_pages: int = 1000
+    max_pages_per_host: int = 1000
+    max_depth: int = 3
+    max_redirects: int = 5
+    same_host: bool = False
+    include: tuple[str, ...] = ()  # URL regexes; when given, a URL must match one
+    exclude: tuple[str, ...] = ()  # URL regexes; a URL matching one is out of scope
+    warc_max_bytes: int = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class FrontierEntry:
+    url: str
+    depth: int
+    referrer: str | None = None
+    redirects: int = 0  # redirect hops that led here
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLogRow:
+    url: str
+    status: int | None
+    fetched_at: datetime | None
+    content_type: str | None
+    bytes: int
+    depth: int
+    error: str | None
+    robots_allowed: bool | None  # None: not asked (out of scope, over a limit)
+    referrer: str | None = None
+    redirect_to: str | None = None
+    warc_file: str | None = None
+    alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, url): the same page in other languages
+    attempts: int = 0
+
+
+CRAWL_LOG_SCHEMA = pa.schema([
+    ("url", pa.string()), ("status", pa.int32()), ("fetched_at", pa.timestamp("us", tz="UTC")),
+    ("content_type", pa.string()), ("bytes", pa.int64()), ("depth", pa.int32()),
+    ("error", pa.string()), ("robots_allowed", pa.bool_()), ("referrer", pa.string()),
+    ("redirect_to", pa.string()), ("warc_file", pa.string()),
+    ("alternates", pa.list_(pa.struct([("hreflang", pa.string()), ("url", pa.string())]))),
+    ("attempts", pa.int32()),
+])
+
+
+def crawl_log_table(rows: list[CrawlLogRow]) -> pa.Table:
+    rows = sorted(rows, key=lambda r: (r.url, r.depth, r.fetched_at or datetime.min.replace(tzinfo=timezone.utc)))
+    columns = {name: [getattr(r, name) for r in rows] for name in CRAWL_LOG_SCHEMA.names}
+    columns["alternates"] = [[{"hreflang": h, "url": u} for h, u in r.alternates] for r in rows]
+    return pa.Table.from_pydict(columns, schema=CRAWL_LOG_SCHEMA)
+
+
+def out_of_scope(url: str, config: CrawlConfig, seed_hosts: frozenset[str]) -> str | None:
+    """Why `url` is not crawled (other host, --include/--exclude), or None if it is in scope."""
+    if config.same_host and host_of(url) not in seed_hosts:
+        return "out_of_scope: other host"
+    if config.include and not any(re.search(p, url) for p in config.include):
+        return "out_of_scope: matches no --include"
+    for pattern in config.exclude:
+        if re.search(pattern, url):
+            return f"out_of_scope: matches --exclude {pattern}"
+    return None
+
+
+def host_slug(host: str) -> str:
+    readable = re.sub(r"[^a-z0-9]+", "_", host.split("://", 1)[-1].lower()).strip("_")[:40]
+    return f"{readable}-{hashlib.sha1(host.encode()).hexdigest()[:8]}"
+
+
+def fetch_robots(host: str, config: CrawlConfig) -> tuple[Robots, str | None]:
+    """The host's robots rules, and the reason the host must not be contacted at all (or None)."""
+    robots_config = replace(config.fetch, content_types=("*",), max_bytes=500_000, max_retries=1)
+    result = fetch(f"{host}/robots.txt", robots_config)
+    if result.ip is None:  # not resolvable, or a refused (private) address: nothing to contact
+        return robots_from_response(None, b"", result.error), result.error
+    return robots_from_response(result.status, result.body, result.error), None
+
+
+def crawl_host(host: str, entries: list[FrontierEntry], config: CrawlConfig, warc_dir: str,
+               round_index: int, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> Iterator[CrawlLogRow | FrontierEntry]:
+    """Fetch `entries` (all on `host`) politely; yield log rows and next-round frontier entries."""
+    robots, refused = fetch_robots(host, config)
+    if refused:  # the host itself may not be contacted: say so for each of its URLs
+        for entry in entries:
+            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth, refused, None, entry.referrer)
+        return
+    agent = config.fetch.user_agent
+    delay = max(config.delay, robots.crawl_delay(agent) or 0.0)
+    writer = RollingWarcWriter(warc_dir, f"crawl-r{round_index:02d}-{host_slug(host)}",
+                               config.warc_max_bytes, agent)
+    last_request = None
+    try:
+        for entry in sorted(entries, key=lambda e: e.url):
+            if not robots.allowed(entry.url, agent):
+                yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
+                                  f"robots.txt disallows ({robots.note})", False, entry.referrer)
+                continue
+            if last_request is not None:
+                wait = last_request + delay - clock()
+                if wait > 0:
+                    sleep(wait)
+            result = fetch(entry.url, config.fetch, sleep=sleep, min_interval=delay)
+            last_request = clock()
+            yield from _outcome(entry, result, config, writer)
+    finally:
+        writer.close()
+
+
+def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Iterator:
+    row = CrawlLogRow(entry.url, result.status, result.fetched_at, result.content_type,
+                      len(result.body), entry.depth, result.error, True, entry.referrer,
+                      attempts=result.attempts)
+    if result.status is None:
+        yield row
+        return
+    readable = "*" in config.fetch.content_types or result.content_type in config.fetch.content_types
+    if 200 <= result.status < 300 and not readable:
+        yield replace(row, error=f"content type {result.content_type} not crawled")
+        return
+    row = replace(row, warc_file=writer.write(result))
+    if result.truncated:
+        row = replace(row, error=f"truncated at {config.fetch.max_bytes} bytes")
+    location = result.location
+    if location:
+        try:
+            target = canonical_url(location)
+        except UrlError as e:
+            yield replace(row, error=f"bad redirect target: {e}")
+            return
+        if entry.redirects + 1 > config.max_redirects:
+            yield replace(row, redirect_to=target, error=f"more than {config.max_redirects} redirects")
+            return
+        yield replace(row, redirect_to=target)
+        yield FrontierEntry(target, entry.depth, entry.url, entry.redirects + 1)
+        return
+    if 200 <= result.status < 300 and result.body:
+        links = extract_links(result.body.decode("utf-8", "replace"), entry.url)
+        row = replace(row, alternates=tuple(links.alternates))
+        if entry.depth < config.max_depth:
+            for url in links.links:
+                yield FrontierEntry(url, entry.depth + 1, entry.url)
+    yield row
+
+
+class CrawlHost(beam.DoFn):
+    """(host, [FrontierEntry]) → CrawlLogRow (main) and FrontierEntry (tagged `next`)."""
+
+    def __init__(self, config: CrawlConfig, warc_dir: str, round_index: int):
+        self.config, self.warc_dir, self.round_index = config, warc_dir, round_index
+        self.pages = Metrics.counter("crawl", "urls_tried")
+        self.errors = Metrics.counter("crawl", "errors")
+
+    def process(self, element):
+        host, entries = element
+        for item in crawl_host(host, list(entries), self.config, self.warc_dir, self.round_index):
+            if isinstance(item, FrontierEntry):
+                yield beam.pvalue.TaggedOutput("next", item)
+            else:
+                self.pages.inc()
+                if item.error:
+                    self.errors.inc()
+                yield item
+
+
+def admit(candidates: list[FrontierEntry], fetched_total: int, fetched_per_host: dict[str, int],
+          config: CrawlConfig) -> Iterator[FrontierEntry | CrawlLogRow]:
+    """This round's candidates within the page limits, chosen deterministically: shallowest first,
+    then by a hash of the URL (so no host or path prefix is favoured). The rest are logged."""
+    left = config.max_pages - fetched_total
+    per_host = dict(fetched_per_host)
+    order = sorted(candidates, key=lambda e: (e.depth, hashlib.sha1(e.url.encode()).hexdigest()))
+    for entry in order:
+        host = host_of(entry.url)
+        if left <= 0:
+            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
+                              f"page limit reached (--max-pages {config.max_pages})", None, entry.referrer)
+        elif per_host.get(host, 0) >= config.max_pages_per_host:
+            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
+                              f"host page limit reached ({config.max_pages_per_host})", None, entry.referrer)
+        else:
+            left -= 1
+            per_host[host] = per_host.get(host, 0) + 1
+            yield entry
