@@ -120,12 +120,29 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
+    """The main job on the bundled sample: serve it as a website on 127.0.0.1, crawl it, build it."""
+    import shutil
+
     from pipelines.build import plan_build, run_build
-    from pipelines.sample import SAMPLE_WARC
+    from pipelines.crawl import run_crawl
+    from pipelines.sample_site import SampleSite
+    from transforms.crawl import CrawlConfig
+    from transforms.fetch import FetchConfig
 
     out = os.path.abspath(args.out)
-    corpus = os.path.join(out, "corpus")
-    plan = plan_build([str(SAMPLE_WARC)], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)
+    crawl_dir, corpus = os.path.join(out, "crawl"), os.path.join(out, "corpus")
+    shutil.rmtree(crawl_dir, ignore_errors=True)  # the demo always starts from a fresh crawl
+    start = time.monotonic()
+    with SampleSite() as site:
+        print(f"serving the bundled sample at {site.base}/ ; crawling it", file=sys.stderr)
+        config = CrawlConfig(fetch=FetchConfig(allowed_addresses=("127.0.0.1",)), delay=0.0,
+                             max_pages=5000, max_depth=6, same_host=True)
+        # one host: nothing to fetch in parallel, so the in-process runner without thread overhead
+        summary = run_crawl([site.base + "/"], crawl_dir, config,
+                            ["--direct_running_mode=in_memory", "--direct_num_workers=1"])
+    print(f"crawled {crawl_dir} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
+          f"{summary['ok']} pages fetched, {len(summary['warc_files'])} WARC file(s)")
+    plan = plan_build([crawl_dir], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)
     start = time.monotonic()
     run_build(plan, beam_args)
     print(_summary(corpus, time.monotonic() - start))

@@ -1,8 +1,9 @@
 """`polycorp crawl`: seeds → rounds of (new URLs → scope → limits → per-host fetch → links).
 
-The rounds are unrolled into one Beam graph (a redirect target is fetched one round later, so there
-are max_depth + max_redirects + 1 rounds; empty rounds cost nothing). A URL seen in an earlier round
-is never fetched again; a host's URLs are fetched in one worker, one after the other, while other
+The rounds are unrolled into one Beam graph: max_depth + 2 rounds, the last one for the targets of
+redirects met in the one before (a redirect target is fetched one round later, at the depth of the
+page that redirected). Frontier entries left after the last round are logged as not fetched. A URL
+seen in an earlier round is never fetched again; a host's URLs are fetched in one worker, one after the other, while other
 hosts are fetched by other workers. Output: `warc/*.warc.gz` and `crawl_log.parquet`.
 """
 
@@ -23,7 +24,7 @@ from transforms.urls import UrlError, canonical_url, host_of
 
 # Fetching waits on the network and on politeness delays: threads, not processes, by default.
 DEFAULT_CRAWL_OPTIONS = ["--runner=FnApiRunner", "--direct_running_mode=multi_threading",
-                         "--direct_num_workers=16"]
+                         "--direct_num_workers=4"]
 
 
 class CrawlError(Exception):
@@ -49,15 +50,20 @@ def _first_of_each_url(element):
         yield candidates[0]
 
 
-def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts, warc_dir: str, r: int):
-    """One round; returns (log rows, next frontier, URLs considered, admitted entries)."""
-    name = f"R{r:02d}"
-    new = (
+def unseen(frontier, seen, name: str):
+    """Frontier entries whose URL is not in `seen`, one per URL (shallowest, deterministic)."""
+    return (
         {"cand": frontier | f"{name}KeyCandidates" >> beam.Map(lambda e: (e.url, e)),
          "seen": seen | f"{name}KeySeen" >> beam.Map(lambda url: (url, None))}
         | f"{name}JoinSeen" >> beam.CoGroupByKey()
         | f"{name}NewUrls" >> beam.FlatMap(_first_of_each_url)
     )
+
+
+def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts, warc_dir: str, r: int):
+    """One round; returns (log rows, next frontier, URLs considered, admitted entries)."""
+    name = f"R{r:02d}"
+    new = unseen(frontier, seen, name)
 
     def scope(entry):
         why = out_of_scope(entry.url, config, seed_hosts)
@@ -118,14 +124,21 @@ def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: li
         seen = p | "NothingSeen" >> beam.Create([])
         admitted_so_far = p | "NothingFetched" >> beam.Create([])
         all_rows = []
-        for r in range(config.max_depth + config.max_redirects + 1):
+        rounds = config.max_depth + 2
+        for r in range(rounds):
             rows, frontier, considered, admitted = crawl_round(
                 frontier, seen, admitted_so_far, config, seed_hosts, warc_dir, r)
             all_rows.append(rows)
             seen = (seen, considered) | f"R{r:02d}Seen" >> beam.Flatten()
             admitted_so_far = (admitted_so_far, admitted) | f"R{r:02d}Fetched" >> beam.Flatten()
+        leftover = (
+            unseen(frontier, seen, "Leftover")
+            | "LeftoverLog" >> beam.Map(lambda e: CrawlLogRow(
+                e.url, None, None, None, 0, e.depth, f"not fetched: the crawl ended after {rounds} rounds",
+                None, e.referrer))
+        )
         (
-            all_rows | "AllRows" >> beam.Flatten()
+            (*all_rows, leftover) | "AllRows" >> beam.Flatten()
             | "CollectLog" >> beam.combiners.ToList()
             | "WriteLog" >> beam.Map(_write_log, path=log_path)
         )

@@ -1,0 +1,17 @@
+"""`polycorp demo`: serve the sample on 127.0.0.1, crawl it, build the crawl."""
+
+import json
+
+from tests.helpers import polycorp
+
+
+def test_demo_crawls_the_sample_site_and_builds_the_same_documents(tmp_path, sample_build):
+    result = polycorp("demo", "--out", tmp_path / "demo", timeout=600)
+    assert "crawled" in result.stdout and "built" in result.stdout
+    crawled = json.loads((tmp_path / "demo" / "corpus" / "stats.json").read_text())
+    direct = json.loads((sample_build / "stats.json").read_text())
+    # every page of the sample is reached by following links, and builds to the same documents
+    kept = {lang: row["kept"] for lang, row in crawled["per_language"].items() if row["kept"]}
+    assert kept == {lang: row["kept"] for lang, row in direct["per_language"].items() if row["kept"]}
+    assert crawled["duplicates"] == direct["duplicates"]
+    assert (tmp_path / "demo" / "corpus" / "manifest.json").exists()
