@@ -36,12 +36,12 @@ def load_site(warc_path=SAMPLE_WARC) -> dict[str, tuple[int, list[tuple[str, str
     return pages
 
 
-class SampleSite:
-    """`with SampleSite() as site:` serves the sample at `site.base` until the block ends."""
+class LocalServer:
+    """A threaded HTTP server on a loopback address (port chosen by the OS), serving while in a
+    `with` block; `base` is its http://host:port."""
 
-    def __init__(self, warc_path=SAMPLE_WARC, host: str = "127.0.0.1"):
-        self.pages = load_site(warc_path)
-        self.server = _Server((host, 0), self._handler())
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
+        self.server = _Server((host, 0), handler)
         self.base = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -52,6 +52,14 @@ class SampleSite:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class SampleSite(LocalServer):
+    """`with SampleSite() as site:` serves the sample at `site.base` until the block ends."""
+
+    def __init__(self, warc_path=SAMPLE_WARC, host: str = "127.0.0.1"):
+        self.pages = load_site(warc_path)
+        super().__init__(self._handler(), host)
 
     def index(self, prefix: str) -> bytes | None:
         below = sorted({p[len(prefix):].split("/")[0] + ("/" if "/" in p[len(prefix):] else "")

@@ -10,7 +10,9 @@ import gzip
 import threading
 import time
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from pipelines.sample_site import LocalServer
 
 ROBOTS = "User-agent: *\nDisallow: /private/\nCrawl-delay: 0.3\n"
 
@@ -25,32 +27,14 @@ def page(title: str, text: str, lang: str, links: list[str], alternates: dict[st
             f"<ul>{anchors}</ul></body></html>")
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # clients hanging up on /endless and /slow are expected
-
-
-class Site:
+class Site(LocalServer):
     def __init__(self, texts: dict[str, str], host: str = "127.0.0.1", other_host: str | None = None):
         self.texts = texts
         self.requests: list[tuple[str, float]] = []
         self.lock = threading.Lock()
         self.flaky_calls = 0
-        handler = self._handler()
-        self.server = _QuietServer((host, 0), handler)
-        self.base = f"http://{host}:{self.server.server_address[1]}"
         self.other_host = other_host
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler(), host)
 
     def paths(self) -> list[str]:
         with self.lock:
