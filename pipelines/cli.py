@@ -53,6 +53,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="largest body kept, decoded (5,000,000); longer ones are cut and logged")
     crawl.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/network errors (3)")
     crawl.add_argument("--max-redirects", type=int, default=5, help="redirect hops per URL (5)")
+    crawl.add_argument("--resume", action="store_true",
+                       help="continue the crawl in --out: URLs already fetched are not fetched again")
 
     demo = sub.add_parser("demo", help="build the bundled multilingual sample end to end")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's outputs")
@@ -113,7 +115,7 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
         max_redirects=args.max_redirects, same_host=args.same_host,
         include=tuple(args.include), exclude=tuple(args.exclude))
     start = time.monotonic()
-    summary = run_crawl(args.seeds, args.out, config, beam_args)
+    summary = run_crawl(args.seeds, args.out, config, beam_args, resume=args.resume)
     print(f"crawled {args.out} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['fetched']} fetched ({summary['ok']} 2xx), {len(summary['warc_files'])} WARC file(s)")
     return 0

@@ -14,10 +14,11 @@ import os
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.crawl import (
     CrawlConfig, CrawlHost, CrawlLogRow, FrontierEntry, admit, crawl_log_table, out_of_scope,
+    read_parts, resume_frontier,
 )
 from transforms.staging import write_atomically
 from transforms.urls import UrlError, canonical_url, host_of
@@ -60,7 +61,8 @@ def unseen(frontier, seen, name: str):
     )
 
 
-def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts, warc_dir: str, r: int):
+def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts, out_dir: str,
+                run_tag: str, r: int):
     """One round; returns (log rows, next frontier, URLs considered, admitted entries)."""
     name = f"R{r:02d}"
     new = unseen(frontier, seen, name)
@@ -97,37 +99,43 @@ def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts
         limited.admitted
         | f"{name}ByHost" >> beam.Map(lambda e: (host_of(e.url), e))
         | f"{name}GroupByHost" >> beam.GroupByKey()
-        | f"{name}Fetch" >> beam.ParDo(CrawlHost(config, warc_dir, r)).with_outputs("next", main="rows")
+        | f"{name}Fetch" >> beam.ParDo(CrawlHost(config, out_dir, run_tag, r)).with_outputs(
+            "next", main="rows")
     )
     rows = (scoped.log, limited.log, fetched.rows) | f"{name}Rows" >> beam.Flatten()
     considered = new | f"{name}Considered" >> beam.Map(lambda e: e.url)
     return rows, fetched.next, considered, limited.admitted
 
 
-def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: list[str]) -> dict:
+def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: list[str],
+              resume: bool = False) -> dict:
+    """Crawl into `out_dir`; with `resume`, continue an interrupted (or finished) crawl there:
+    URLs of finished host-rounds are not fetched again, their links are followed."""
     seeds = canonical_seeds(seeds)
-    if os.path.exists(os.path.join(out_dir, "crawl_log.parquet")):
-        raise CrawlError(f"{out_dir} already holds a crawl (crawl_log.parquet); choose another --out")
-    warc_dir = os.path.join(os.path.abspath(out_dir), "warc")
+    out_dir = os.path.abspath(out_dir)
+    log_path = os.path.join(out_dir, "crawl_log.parquet")
+    parts_dir = os.path.join(out_dir, "parts")
+    if not resume and (os.path.exists(log_path) or os.path.isdir(parts_dir)):
+        raise CrawlError(f"{out_dir} already holds a crawl; pass --resume to continue it or choose another --out")
     try:
-        os.makedirs(warc_dir, exist_ok=True)
+        os.makedirs(os.path.join(out_dir, "warc"), exist_ok=True)
+        os.makedirs(parts_dir, exist_ok=True)
     except OSError as e:
-        raise CrawlError(f"cannot create {warc_dir}: {e.strerror}") from None
+        raise CrawlError(f"cannot create {out_dir}: {e.strerror}") from None
+    previous = read_parts(parts_dir)
+    run_tag = f"g{len({name.split('-')[0] for name in os.listdir(parts_dir) if name.startswith('g')}):02d}"
     options = PipelineOptions(DEFAULT_CRAWL_OPTIONS + beam_args)
-    if not options.view_as(StandardOptions).runner:
-        options.view_as(StandardOptions).runner = "FnApiRunner"
-    options.view_as(DirectOptions)
     seed_hosts = frozenset(host_of(s) for s in seeds)
-    log_path = os.path.join(os.path.abspath(out_dir), "crawl_log.parquet")
+    start = [FrontierEntry(s, 0) for s in seeds] + resume_frontier(previous, config)
     with beam.Pipeline(options=options) as p:
-        frontier = p | "Seeds" >> beam.Create([FrontierEntry(s, 0) for s in seeds])
-        seen = p | "NothingSeen" >> beam.Create([])
-        admitted_so_far = p | "NothingFetched" >> beam.Create([])
-        all_rows = []
+        frontier = p | "Seeds" >> beam.Create(start)
+        seen = p | "SeenBefore" >> beam.Create(sorted({r.url for r in previous}))
+        admitted_so_far = p | "FetchedBefore" >> beam.Create([FrontierEntry(r.url, r.depth) for r in previous])
+        all_rows = [p | "RowsBefore" >> beam.Create(previous)]
         rounds = config.max_depth + 2
         for r in range(rounds):
             rows, frontier, considered, admitted = crawl_round(
-                frontier, seen, admitted_so_far, config, seed_hosts, warc_dir, r)
+                frontier, seen, admitted_so_far, config, seed_hosts, out_dir, run_tag, r)
             all_rows.append(rows)
             seen = (seen, considered) | f"R{r:02d}Seen" >> beam.Flatten()
             admitted_so_far = (admitted_so_far, admitted) | f"R{r:02d}Fetched" >> beam.Flatten()
@@ -144,11 +152,13 @@ def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: li
         )
     table = pq.read_table(log_path)
     statuses = table.column("status").to_pylist()
+    warc_dir = os.path.join(out_dir, "warc")
     return {
         "urls_tried": table.num_rows,
         "fetched": sum(s is not None for s in statuses),
         "ok": sum(s is not None and 200 <= s < 300 for s in statuses),
-        "warc_files": sorted(os.listdir(warc_dir)),
+        "warc_files": sorted(n for n in os.listdir(warc_dir) if n.endswith(".warc.gz")),
+        "resumed_rows": len(previous),
     }
 
 

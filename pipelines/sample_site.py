@@ -9,6 +9,7 @@ page listing them, as the real site's directory pages would.
 from __future__ import annotations
 
 import threading
+import time
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -41,6 +42,8 @@ class LocalServer:
     `with` block; `base` is its http://host:port."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
+        self.requests: list[tuple[str, float]] = []  # (path, monotonic time) of every request
+        self.lock = threading.Lock()
         self.server = _Server((host, 0), handler)
         self.base = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -52,6 +55,14 @@ class LocalServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def record(self, path: str) -> None:
+        with self.lock:
+            self.requests.append((path, time.monotonic()))
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [p for p, _ in self.requests]
 
 
 class SampleSite(LocalServer):
@@ -91,6 +102,7 @@ class SampleSite(LocalServer):
                 pass
 
             def do_GET(self):
+                site.record(self.path)
                 status, headers, body = site.response(self.path)
                 self.send_response(status)
                 for name, value in headers:

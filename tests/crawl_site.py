@@ -7,7 +7,6 @@ so tests can check what was fetched, how often and how politely.
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from html import escape
 from http.server import BaseHTTPRequestHandler
@@ -30,15 +29,9 @@ def page(title: str, text: str, lang: str, links: list[str], alternates: dict[st
 class Site(LocalServer):
     def __init__(self, texts: dict[str, str], host: str = "127.0.0.1", other_host: str | None = None):
         self.texts = texts
-        self.requests: list[tuple[str, float]] = []
-        self.lock = threading.Lock()
         self.flaky_calls = 0
         self.other_host = other_host
         super().__init__(self._handler(), host)
-
-    def paths(self) -> list[str]:
-        with self.lock:
-            return [p for p, _ in self.requests]
 
     def routes(self) -> dict:
         b, t = self.base, self.texts
@@ -91,8 +84,7 @@ class Site(LocalServer):
                 self.wfile.write(body)
 
             def do_GET(self):
-                with site.lock:
-                    site.requests.append((self.path, time.monotonic()))
+                site.record(self.path)
                 path = self.path
                 if path == "/flaky429":
                     with site.lock:

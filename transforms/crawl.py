@@ -9,6 +9,8 @@ per URL tried plus the `FrontierEntry`s (links, redirect targets) for the next r
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import time
 from dataclasses import dataclass, replace
@@ -17,6 +19,7 @@ from typing import Callable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from transforms.fetch import FetchConfig, fetch
@@ -63,6 +66,7 @@ class CrawlLogRow:
     warc_file: str | None = None
     alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, url): the same page in other languages
     attempts: int = 0
+    links: tuple[str, ...] = ()  # the page's followable links (kept in parts/, for --resume)
 
 
 CRAWL_LOG_SCHEMA = pa.schema([
@@ -73,13 +77,54 @@ CRAWL_LOG_SCHEMA = pa.schema([
     ("alternates", pa.list_(pa.struct([("hreflang", pa.string()), ("url", pa.string())]))),
     ("attempts", pa.int32()),
 ])
+# A part (one host, one round, written when the host is done) also keeps the links, for --resume.
+PART_SCHEMA = CRAWL_LOG_SCHEMA.append(pa.field("links", pa.list_(pa.string())))
 
 
-def crawl_log_table(rows: list[CrawlLogRow]) -> pa.Table:
+def crawl_log_table(rows: list[CrawlLogRow], schema: pa.Schema = CRAWL_LOG_SCHEMA) -> pa.Table:
     rows = sorted(rows, key=lambda r: (r.url, r.depth, r.fetched_at or datetime.min.replace(tzinfo=timezone.utc)))
-    columns = {name: [getattr(r, name) for r in rows] for name in CRAWL_LOG_SCHEMA.names}
+    columns = {name: [getattr(r, name) for r in rows] for name in schema.names}
     columns["alternates"] = [[{"hreflang": h, "url": u} for h, u in r.alternates] for r in rows]
-    return pa.Table.from_pydict(columns, schema=CRAWL_LOG_SCHEMA)
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def rows_from_table(table: pa.Table) -> list[CrawlLogRow]:
+    rows = []
+    for row in table.to_pylist():
+        row["alternates"] = tuple((a["hreflang"], a["url"]) for a in row["alternates"] or ())
+        row["links"] = tuple(row.get("links") or ())
+        rows.append(CrawlLogRow(**row))
+    return rows
+
+
+def write_part(path: str, rows: list[CrawlLogRow]) -> None:
+    from transforms.staging import write_atomically
+
+    buffer = io.BytesIO()
+    pq.write_table(crawl_log_table(rows, PART_SCHEMA), buffer, compression="zstd")
+    write_atomically(path, buffer.getvalue())
+
+
+def read_parts(parts_dir: str) -> list[CrawlLogRow]:
+    """Log rows of every host-round finished by earlier runs (unfinished ones left no part)."""
+    if not os.path.isdir(parts_dir):
+        return []
+    rows = []
+    for name in sorted(os.listdir(parts_dir)):
+        if name.endswith(".parquet") and not name.startswith("."):
+            rows += rows_from_table(pq.read_table(os.path.join(parts_dir, name)))
+    return rows
+
+
+def resume_frontier(rows: list[CrawlLogRow], config: CrawlConfig) -> list[FrontierEntry]:
+    """What the rows of earlier runs lead to: their links and redirect targets."""
+    out = []
+    for row in rows:
+        if row.redirect_to:
+            out.append(FrontierEntry(row.redirect_to, row.depth, row.url, 1))
+        if row.depth < config.max_depth:
+            out += [FrontierEntry(url, row.depth + 1, row.url) for url in row.links]
+    return out
 
 
 def out_of_scope(url: str, config: CrawlConfig, seed_hosts: frozenset[str]) -> str | None:
@@ -109,7 +154,7 @@ def fetch_robots(host: str, config: CrawlConfig) -> tuple[Robots, str | None]:
 
 
 def crawl_host(host: str, entries: list[FrontierEntry], config: CrawlConfig, warc_dir: str,
-               round_index: int, clock: Callable[[], float] = time.monotonic,
+               tag: str, clock: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], None] = time.sleep) -> Iterator[CrawlLogRow | FrontierEntry]:
     """Fetch `entries` (all on `host`) politely; yield log rows and next-round frontier entries."""
     robots, refused = fetch_robots(host, config)
@@ -119,7 +164,7 @@ def crawl_host(host: str, entries: list[FrontierEntry], config: CrawlConfig, war
         return
     agent = config.fetch.user_agent
     delay = max(config.delay, robots.crawl_delay(agent) or 0.0)
-    writer = RollingWarcWriter(warc_dir, f"crawl-r{round_index:02d}-{host_slug(host)}",
+    writer = RollingWarcWriter(warc_dir, f"crawl-{tag}-{host_slug(host)}",
                                config.warc_max_bytes, agent)
     last_request = None
     try:
@@ -168,7 +213,7 @@ def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Itera
         return
     if 200 <= result.status < 300 and result.body:
         links = extract_links(result.body.decode("utf-8", "replace"), entry.url)
-        row = replace(row, alternates=tuple(links.alternates))
+        row = replace(row, alternates=tuple(links.alternates), links=tuple(links.links))
         if entry.depth < config.max_depth:
             for url in links.links:
                 yield FrontierEntry(url, entry.depth + 1, entry.url)
@@ -176,16 +221,24 @@ def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Itera
 
 
 class CrawlHost(beam.DoFn):
-    """(host, [FrontierEntry]) → CrawlLogRow (main) and FrontierEntry (tagged `next`)."""
+    """(host, [FrontierEntry]) → CrawlLogRow (main) and FrontierEntry (tagged `next`).
 
-    def __init__(self, config: CrawlConfig, warc_dir: str, round_index: int):
-        self.config, self.warc_dir, self.round_index = config, warc_dir, round_index
+    When the host is done, its rows are written as one part under `parts_dir` (atomically, after its
+    WARC files are closed): a crawl interrupted later resumes without fetching these URLs again."""
+
+    def __init__(self, config: CrawlConfig, out_dir: str, run_tag: str, round_index: int):
+        self.config, self.out_dir, self.run_tag, self.round_index = config, out_dir, run_tag, round_index
         self.pages = Metrics.counter("crawl", "urls_tried")
         self.errors = Metrics.counter("crawl", "errors")
 
     def process(self, element):
         host, entries = element
-        for item in crawl_host(host, list(entries), self.config, self.warc_dir, self.round_index):
+        tag = f"{self.run_tag}-r{self.round_index:02d}"
+        items = list(crawl_host(host, list(entries), self.config, os.path.join(self.out_dir, "warc"),
+                                tag))
+        rows = [i for i in items if isinstance(i, CrawlLogRow)]
+        write_part(os.path.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
+        for item in items:
             if isinstance(item, FrontierEntry):
                 yield beam.pvalue.TaggedOutput("next", item)
             else:

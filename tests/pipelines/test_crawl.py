@@ -152,3 +152,49 @@ def test_crawl_cli_same_host_and_page_limit(tmp_path, texts):
     limited = [r for r in log if r["error"] and "page limit" in r["error"]]
     assert limited and all(r["status"] is None for r in limited)
     assert [r["error"] for r in log if r["url"].endswith("/elsewhere")] == ["out_of_scope: other host"]
+
+
+def test_interrupted_crawl_resumes_without_refetching(tmp_path):
+    import glob
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipelines.sample_site import SampleSite
+
+    out = tmp_path / "c"
+    args = ["--out", str(out), "--allow-private", "--delay", "0.01", "--max-depth", "2", "--same-host",
+            "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    with SampleSite() as site:
+        seed = site.base + "/en/"
+        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "crawl", seed, *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not glob.glob(str(out / "parts" / "*.parquet")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "crawl ended before finishing a host"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not (out / "crawl_log.parquet").exists()
+        first_run = [p for p in site.paths() if p != "/robots.txt"]
+        finished = pq.read_table(glob.glob(str(out / "parts" / "*.parquet"))[0]).column("url").to_pylist()
+
+        again = polycorp("crawl", seed, *args, check=False)
+        assert again.returncode != 0 and "--resume" in again.stderr  # no silent overwrite
+        polycorp("crawl", seed, *args, "--resume")
+        all_paths = [p for p in site.paths() if p != "/robots.txt"]
+
+    counts = Counter(all_paths)
+    for url in finished:  # what a finished host-round fetched is never fetched again
+        assert counts[url.replace(site.base, "")] == 1
+    log = pq.read_table(out / "crawl_log.parquet").to_pylist()
+    urls = [r["url"] for r in log]
+    assert len(urls) == len(set(urls))
+    assert len(all_paths) > len(first_run)
+    ok = [r for r in log if r["status"] == 200]
+    assert len(ok) > 20
+    # every WARC file with a final name is complete (read to the end by warcio)
+    for path in glob.glob(str(out / "warc" / "*.warc.gz")):
+        with open(path, "rb") as f:
+            assert sum(1 for _ in ArchiveIterator(f)) >= 1
