@@ -53,6 +53,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="largest body kept, decoded (5,000,000); longer ones are cut and logged")
     crawl.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/network errors (3)")
     crawl.add_argument("--max-redirects", type=int, default=5, help="redirect hops per URL (5)")
+    crawl.add_argument("--warc-max-bytes", type=int, default=1 << 30,
+                       help="roll WARC files at this size (1 GiB)")
     crawl.add_argument("--resume", action="store_true",
                        help="continue the crawl in --out: URLs already fetched are not fetched again")
 
@@ -113,7 +115,7 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
         fetch=fetch_config, delay=args.delay, max_pages=args.max_pages,
         max_pages_per_host=args.max_pages_per_host, max_depth=args.max_depth,
         max_redirects=args.max_redirects, same_host=args.same_host,
-        include=tuple(args.include), exclude=tuple(args.exclude))
+        include=tuple(args.include), exclude=tuple(args.exclude), warc_max_bytes=args.warc_max_bytes)
     start = time.monotonic()
     summary = run_crawl(args.seeds, args.out, config, beam_args, resume=args.resume)
     print(f"crawled {args.out} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
