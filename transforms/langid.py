@@ -108,7 +108,9 @@ class _PredictLanguageBatch(beam.DoFn):
         self.batches.inc()
         self.documents.inc(len(batch))
         for (key, doc), (lang, score) in zip(batch, predictions):
-            yield key, replace(doc, lang=lang, lang_score=score, script=dominant_script(doc.text))
+            # the script of the text that was classified (the first max_chars characters)
+            script = dominant_script(doc.text[: self.config.max_chars])
+            yield key, replace(doc, lang=lang, lang_score=score, script=script)
 
 
 class IdentifyLanguage(beam.PTransform):
