@@ -21,7 +21,7 @@ from transforms.crawl import (
     read_parts, resume_frontier,
 )
 from transforms.staging import write_atomically
-from transforms.urls import UrlError, canonical_url, host_of
+from transforms.urls import UrlError, canonical_url, origin_of
 
 # Fetching waits on the network and on politeness delays: threads, not processes, by default.
 DEFAULT_CRAWL_OPTIONS = ["--runner=FnApiRunner", "--direct_running_mode=multi_threading",
@@ -78,7 +78,7 @@ def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts
     scoped = new | f"{name}Scope" >> beam.FlatMap(scope).with_outputs("log", main="urls")
     fetched_counts = (
         admitted_so_far
-        | f"{name}HostOfFetched" >> beam.Map(lambda e: (host_of(e.url), 1))
+        | f"{name}HostOfFetched" >> beam.Map(lambda e: (origin_of(e.url), 1))
         | f"{name}PerHost" >> beam.CombinePerKey(sum)
     )
     total = admitted_so_far | f"{name}Total" >> beam.combiners.Count.Globally()
@@ -97,7 +97,7 @@ def crawl_round(frontier, seen, admitted_so_far, config: CrawlConfig, seed_hosts
     )
     fetched = (
         limited.admitted
-        | f"{name}ByHost" >> beam.Map(lambda e: (host_of(e.url), e))
+        | f"{name}ByHost" >> beam.Map(lambda e: (origin_of(e.url), e))
         | f"{name}GroupByHost" >> beam.GroupByKey()
         | f"{name}Fetch" >> beam.ParDo(CrawlHost(config, out_dir, run_tag, r)).with_outputs(
             "next", main="rows")
@@ -125,7 +125,7 @@ def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: li
     previous = read_parts(parts_dir)
     run_tag = f"g{len({name.split('-')[0] for name in os.listdir(parts_dir) if name.startswith('g')}):02d}"
     options = PipelineOptions(DEFAULT_CRAWL_OPTIONS + beam_args)
-    seed_hosts = frozenset(host_of(s) for s in seeds)
+    seed_hosts = frozenset(origin_of(s) for s in seeds)
     start = [FrontierEntry(s, 0) for s in seeds] + resume_frontier(previous, config)
     with beam.Pipeline(options=options) as p:
         frontier = p | "Seeds" >> beam.Create(start)

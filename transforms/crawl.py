@@ -25,7 +25,7 @@ from apache_beam.metrics import Metrics
 from transforms.fetch import FetchConfig, fetch
 from transforms.links import extract_links
 from transforms.robots import Robots, robots_from_response
-from transforms.urls import UrlError, canonical_url, host_of
+from transforms.urls import UrlError, canonical_url, origin_of
 from transforms.warc_write import RollingWarcWriter
 
 
@@ -129,7 +129,7 @@ def resume_frontier(rows: list[CrawlLogRow], config: CrawlConfig) -> list[Fronti
 
 def out_of_scope(url: str, config: CrawlConfig, seed_hosts: frozenset[str]) -> str | None:
     """Why `url` is not crawled (other host, --include/--exclude), or None if it is in scope."""
-    if config.same_host and host_of(url) not in seed_hosts:
+    if config.same_host and origin_of(url) not in seed_hosts:
         return "out_of_scope: other host"
     if config.include and not any(re.search(p, url) for p in config.include):
         return "out_of_scope: matches no --include"
@@ -256,7 +256,7 @@ def admit(candidates: list[FrontierEntry], fetched_total: int, fetched_per_host:
     per_host = dict(fetched_per_host)
     order = sorted(candidates, key=lambda e: (e.depth, hashlib.sha1(e.url.encode()).hexdigest()))
     for entry in order:
-        host = host_of(entry.url)
+        host = origin_of(entry.url)
         if left <= 0:
             yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
                               f"page limit reached (--max-pages {config.max_pages})", None, entry.referrer)

@@ -65,7 +65,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     return canonicalize_url(urlunsplit((scheme, netloc, normalised.replace("//", "/"), query, "")))
 
 
-def host_of(url: str) -> str:
+def origin_of(url: str) -> str:
     """scheme://host[:port] — the unit of politeness (one robots.txt, one delay)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"

@@ -1,6 +1,6 @@
 import pytest
 
-from transforms.urls import UrlError, canonical_url, host_of, refuse_address
+from transforms.urls import UrlError, canonical_url, origin_of, refuse_address
 
 
 @pytest.mark.parametrize("spelling", [
@@ -26,7 +26,7 @@ def test_canonical_url_details():
 
 
 def test_host_of():
-    assert host_of("https://e.org:8443/a?b") == "https://e.org:8443"
+    assert origin_of("https://e.org:8443/a?b") == "https://e.org:8443"
 
 
 @pytest.mark.parametrize("ip,refused", [
