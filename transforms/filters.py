@@ -43,14 +43,11 @@ class FilterDocuments(beam.DoFn):
 
     def __init__(self, config: BuildConfig):
         self.config = config
-        self.counters = {}
 
     def process(self, doc: Doc):
         dropped = apply_filters(doc, self.config)
         if dropped is None:
             yield doc
             return
-        if dropped.reason not in self.counters:
-            self.counters[dropped.reason] = Metrics.counter("filter", dropped.reason)
-        self.counters[dropped.reason].inc()
+        Metrics.counter("filter", dropped.reason).inc()
         yield beam.pvalue.TaggedOutput("filtered", dropped)

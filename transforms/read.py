@@ -278,12 +278,10 @@ class ReadWarc(beam.DoFn):
 
     def __init__(self, config: ReadConfig):
         self.config = config
-        self.counters = {}
 
-    def _count(self, name: str) -> None:
-        if name not in self.counters:
-            self.counters[name] = Metrics.counter("read", name)
-        self.counters[name].inc()
+    @staticmethod
+    def _count(name: str) -> None:
+        Metrics.counter("read", name).inc()
 
     def process(self, input_file: InputFile):
         key = input_file.staging_path  # results are grouped per input file for staging
