@@ -166,17 +166,16 @@ def crawl_host(host: str, entries: list[FrontierEntry], config: CrawlConfig, war
     delay = max(config.delay, robots.crawl_delay(agent) or 0.0)
     writer = RollingWarcWriter(warc_dir, f"crawl-{tag}-{host_slug(host)}",
                                config.warc_max_bytes, agent)
-    last_request = None
+    last_request = clock()  # the robots.txt request counts: the first page waits the delay too
     try:
         for entry in sorted(entries, key=lambda e: e.url):
             if not robots.allowed(entry.url, agent):
                 yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
                                   f"robots.txt disallows ({robots.note})", False, entry.referrer)
                 continue
-            if last_request is not None:
-                wait = last_request + delay - clock()
-                if wait > 0:
-                    sleep(wait)
+            wait = last_request + delay - clock()
+            if wait > 0:
+                sleep(wait)
             result = fetch(entry.url, config.fetch, sleep=sleep, min_interval=delay)
             last_request = clock()
             yield from _outcome(entry, result, config, writer)
