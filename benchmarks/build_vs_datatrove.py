@@ -39,6 +39,8 @@ from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)  # benchmarks/ as a folder of scripts sharing benchlib
+from benchlib import code_version  # noqa: E402
 sys.path.insert(0, ROOT)
 logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time "apitools not found" warning
 
@@ -356,18 +358,6 @@ def run_lid(args) -> dict | None:
           f"(predict + dominant_script): {lid['ratio_stage_vs_raw_predict_plus_script']:.2f}; "
           f"whole Create pipeline vs (a): {lid['ratio_create_pipeline_vs_raw_predict']:.2f}")
     return lid
-
-
-def code_version() -> str:
-    """The checkout's commit, with "+dirty" when tracked files differ from it."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=ROOT).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> int:

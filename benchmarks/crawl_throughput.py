@@ -63,6 +63,8 @@ from html import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)  # benchmarks/ as a folder of scripts sharing benchlib
+from benchlib import code_version  # noqa: E402
 GOLD = os.path.join(ROOT, "sample", "gold.jsonl.gz")
 WORK = os.path.join(HERE, "work", "crawl_throughput")
 RESULTS = os.path.join(HERE, "results", "crawl_throughput.json")
@@ -440,18 +442,6 @@ def row(r: dict, baseline: dict | None) -> str:
     return (f"{r['name']:<26} {r['setting']:<17} {r['fetched']:>6} {r['wall_s']:>7.1f} {r['cpu_s']:>7.1f} "
             f"{r['utilisation']:>5.2f} {r['pages_per_s']:>8.1f} {ratio:>7} {r['peak_tree_rss_mb']:>7.0f} "
             f"{r['maxrss_self_mb']:>7.0f} {r['server_cpu_s']:>7.1f} {r['other_load']:>5.2f}")
-
-
-def code_version() -> str:
-    """The checkout's commit, with "+dirty" when tracked files differ from it."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=ROOT).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def versions() -> dict:

@@ -37,6 +37,23 @@ def load_site(warc_path=SAMPLE_WARC) -> dict[str, tuple[int, list[tuple[str, str
     return pages
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, no access log on stderr, and `send` for a whole response."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class LocalServer:
     """A threaded HTTP server on a loopback address (port chosen by the OS), serving while in a
     `with` block; `base` is its http://host:port."""
@@ -95,21 +112,10 @@ class SampleSite(LocalServer):
     def _handler(self):
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 site.record(self.path)
-                status, headers, body = site.response(self.path)
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send(*site.response(self.path))
 
         return Handler
 

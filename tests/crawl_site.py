@@ -9,9 +9,7 @@ from __future__ import annotations
 import gzip
 import time
 from html import escape
-from http.server import BaseHTTPRequestHandler
-
-from pipelines.sample_site import LocalServer
+from pipelines.sample_site import LocalServer, QuietHandler
 
 ROBOTS = "User-agent: *\nDisallow: /private/\nCrawl-delay: 0.3\n"
 
@@ -68,20 +66,9 @@ class Site(LocalServer):
     def _handler(self):
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _send(self, status, ctype, body, headers=None):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send(status, [("Content-Type", ctype), *(headers or {}).items()], body)
 
             def do_GET(self):
                 site.record(self.path)
