@@ -41,6 +41,7 @@ class CrawlConfig:
     include: tuple[str, ...] = ()  # URL regexes; when given, a URL must match one
     exclude: tuple[str, ...] = ()  # URL regexes; a URL matching one is out of scope
     warc_max_bytes: int = 1 << 30
+    host_concurrency: int = 16  # hosts one worker crawls at once (each host stays sequential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,21 +223,62 @@ def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Itera
 class CrawlHost(beam.DoFn):
     """(host, [FrontierEntry]) → CrawlLogRow (main) and FrontierEntry (tagged `next`).
 
-    When the host is done, its rows are written as one part under `parts_dir` (atomically, after its
-    WARC files are closed): a crawl interrupted later resumes without fetching these URLs again."""
+    A worker crawls up to `config.host_concurrency` hosts at once, each in its own thread and each
+    host strictly one request after the other: a bundle's hosts overlap their network waits and
+    politeness delays instead of queueing behind each other. When a host is done, its rows are
+    written as one part under `parts/` (atomically, after its WARC files are closed): a crawl
+    interrupted later resumes without fetching these URLs again."""
 
     def __init__(self, config: CrawlConfig, out_dir: str, run_tag: str, round_index: int):
         self.config, self.out_dir, self.run_tag, self.round_index = config, out_dir, run_tag, round_index
         self.pages = Metrics.counter("crawl", "urls_tried")
         self.errors = Metrics.counter("crawl", "errors")
 
-    def process(self, element):
-        host, entries = element
+    def _crawl(self, host: str, entries: list[FrontierEntry]) -> list:
         tag = f"{self.run_tag}-r{self.round_index:02d}"
-        items = list(crawl_host(host, list(entries), self.config, os.path.join(self.out_dir, "warc"),
-                                tag))
+        items = list(crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag))
         rows = [i for i in items if isinstance(i, CrawlLogRow)]
         write_part(os.path.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
+        return items
+
+    def start_bundle(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=self.config.host_concurrency)
+        self.running = []
+
+    def process(self, element):
+        host, entries = element
+        while len(self.running) >= self.config.host_concurrency:  # bounded: wait for one host
+            yield from self._outputs(self._wait_one())
+        self.running.append(self.pool.submit(self._crawl, host, list(entries)))
+        for future in [f for f in self.running if f.done()]:
+            self.running.remove(future)
+            yield from self._outputs(future.result())
+
+    def finish_bundle(self):
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.timestamp import MIN_TIMESTAMP
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        while self.running:
+            for item in self._outputs(self._wait_one()):
+                if isinstance(item, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        item.tag, WindowedValue(item.value, MIN_TIMESTAMP, [GlobalWindow()]))
+                else:
+                    yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+        self.pool.shutdown()
+
+    def _wait_one(self) -> list:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        self.running.remove(future)
+        return future.result()
+
+    def _outputs(self, items: list):
         for item in items:
             if isinstance(item, FrontierEntry):
                 yield beam.pvalue.TaggedOutput("next", item)
