@@ -31,12 +31,12 @@ Runs:
    the faster run kept):
    (a) the crawler's default, beam_args=[] (multi_threading, 4 workers),
    (b) --direct_running_mode=multi_processing --direct_num_workers=2,
-   (c) --direct_running_mode=in_memory --direct_num_workers=1, the sequential baseline;
+   (c) --direct_running_mode=multi_threading --direct_num_workers=4 (the default before 2026-12-04);
    each also on a 1-page-per-host site (50 pages), the fixed cost of the graph's rounds.
 2. Memory as the page count grows: the default setting at --memory-pages-per-host (20, 40, 80,
    160 → 1,000, 2,000, 4,000, 8,000 pages; the 4,000 one is run (a) of 1).
 3. Overlap of network waits: the server waits --latency-ms (20) before each response, on a small
-   site (--latency-pages-per-host, 10 → 500 pages); default vs in_memory. With W workers each
+   site (--latency-pages-per-host, 10 → 500 pages); default vs multi_threading. With W workers each
    fetching its hosts one after the other, the best possible is W/latency pages/s.
 
 Prints a table and writes benchmarks/results/crawl_throughput.json (a --quick run or one with
@@ -72,14 +72,14 @@ LINKS_PER_PAGE = 5
 MAX_DEPTH = 4  # enough to reach every page of a site of up to 160 pages (see links_of)
 
 SETTINGS = {
-    "default": [],
+    "default": [],  # in_memory runner; CrawlHost overlaps up to 16 hosts in threads
     "multi_processing": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
-    "in_memory": ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+    "multi_threading": ["--direct_running_mode=multi_threading", "--direct_num_workers=4"],
 }
 SETTING_LABELS = {
-    "default": "(a) default: multi_threading, 4 workers",
+    "default": "(a) default: in_memory, 16 hosts at once",
     "multi_processing": "(b) multi_processing, 2 workers",
-    "in_memory": "(c) in_memory, 1 worker (sequential)",
+    "multi_threading": "(c) multi_threading, 4 runner threads",
 }
 
 
@@ -494,11 +494,11 @@ def main() -> int:
 
     runs: dict[str, dict] = {}
     print(f"\n1. runner settings, {compare} pages per host ({args.hosts * compare} pages) …")
-    for setting in ("default", "multi_processing", "in_memory"):
+    for setting in ("default", "multi_processing", "multi_threading"):
         runs[f"compare-{setting}"] = best_of(f"compare-{setting}", setting, ips, compare, repeats)
     if not args.skip_fixed:
         print(f"   fixed cost: 1 page per host ({args.hosts} pages) …")
-        for setting in ("default", "multi_processing", "in_memory"):
+        for setting in ("default", "multi_processing", "multi_threading"):
             runs[f"fixed-{setting}"] = best_of(f"fixed-{setting}", setting, ips, 1, repeats)
 
     print(f"\n2. memory, default setting, {', '.join(str(args.hosts * m) for m in memory)} pages …")
@@ -512,11 +512,11 @@ def main() -> int:
         latency = args.latency_ms / 1000
         print(f"\n3. overlap of network waits: server latency {args.latency_ms:g} ms, "
               f"{args.hosts * latency_pages} pages …")
-        for setting in ("default", "in_memory"):
+        for setting in ("default", "multi_threading"):
             runs[f"latency-{setting}"] = measure(f"latency-{setting}", setting, ips, latency_pages, latency)
 
     total_s = time.perf_counter() - t_start
-    base = runs["compare-in_memory"]
+    base = runs["compare-multi_threading"]
     print(f"\n{HEADER}")
     for name, r in runs.items():
         if name.startswith("memory-") and r["name"] != name:
@@ -529,9 +529,9 @@ def main() -> int:
 
     print("\nrunner settings (pages/s, ratio vs (c)):")
     comparison = {}
-    for setting in ("default", "multi_processing", "in_memory"):
+    for setting in ("default", "multi_processing", "multi_threading"):
         r = runs[f"compare-{setting}"]
-        comparison[setting] = {"pages_per_s": r["pages_per_s"], "ratio_vs_in_memory": round(
+        comparison[setting] = {"pages_per_s": r["pages_per_s"], "ratio_vs_c": round(
             r["pages_per_s"] / base["pages_per_s"], 2), "utilisation": r["utilisation"]}
         fixed = runs.get(f"fixed-{setting}")
         if fixed:
@@ -542,7 +542,7 @@ def main() -> int:
         extra = (f"; fixed cost {fixed['wall_s']:.1f} s wall / {fixed['cpu_s']:.1f} CPU s, net of it "
                  f"{comparison[setting]['net_pages_per_s']} pages/s") if fixed else ""
         print(f"  {SETTING_LABELS[setting]:<42} {r['pages_per_s']:>7.1f} pages/s  "
-              f"{comparison[setting]['ratio_vs_in_memory']:.2f}× (c)  util {r['utilisation']:.2f}{extra}")
+              f"{comparison[setting]['ratio_vs_c']:.2f}× (c)  util {r['utilisation']:.2f}{extra}")
 
     print("\nmemory (default setting):")
     for name in memory_runs:
@@ -572,7 +572,7 @@ def main() -> int:
         overlap = {}
         print(f"\noverlap (server latency {args.latency_ms:g} ms; one sequential fetcher's best is "
               f"{1 / latency:.0f} pages/s):")
-        for setting, workers in (("default", 4), ("in_memory", 1)):
+        for setting, workers in (("default", 16), ("multi_threading", 64)):
             r = runs[f"latency-{setting}"]
             fixed = runs.get(f"fixed-{setting}")
             net = r["wall_s"] - (fixed["wall_s"] if fixed else 0)

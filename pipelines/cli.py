@@ -141,9 +141,7 @@ def cmd_demo(args, beam_args: list[str]) -> int:
         print(f"serving the bundled sample at {site.base}/ ; crawling it", file=sys.stderr)
         config = CrawlConfig(fetch=FetchConfig(allowed_addresses=("127.0.0.1",)), delay=0.0,
                              max_pages=5000, max_depth=6, same_host=True)
-        # one host: nothing to fetch in parallel, so the in-process runner without thread overhead
-        summary = run_crawl([site.base + "/"], crawl_dir, config,
-                            ["--direct_running_mode=in_memory", "--direct_num_workers=1"])
+        summary = run_crawl([site.base + "/"], crawl_dir, config, [])
     print(f"crawled {crawl_dir} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['ok']} pages fetched, {len(summary['warc_files'])} WARC file(s)")
     plan = plan_build([crawl_dir], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)

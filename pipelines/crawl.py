@@ -23,9 +23,11 @@ from transforms.crawl import (
 from transforms.staging import write_atomically
 from transforms.urls import UrlError, canonical_url, origin_of
 
-# Fetching waits on the network and on politeness delays: threads, not processes, by default.
-DEFAULT_CRAWL_OPTIONS = ["--runner=FnApiRunner", "--direct_running_mode=multi_threading",
-                         "--direct_num_workers=4"]
+# Fetching waits on the network and on politeness delays, and CrawlHost already overlaps up to
+# host_concurrency hosts in threads: the in-process runner without runner threads is fastest and
+# leanest (benchmarks/crawl_throughput.py); multi_processing adds cores for CPU-bound crawls.
+DEFAULT_CRAWL_OPTIONS = ["--runner=FnApiRunner", "--direct_running_mode=in_memory",
+                         "--direct_num_workers=1"]
 
 
 class CrawlError(Exception):
