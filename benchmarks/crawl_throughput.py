@@ -2,7 +2,7 @@
 
 Run with the project venv, from anywhere:
 
-    .venv/bin/python benchmarks/crawl_throughput.py            # full run, ~3 min on 2 cores
+    .venv/bin/python benchmarks/crawl_throughput.py            # full run, ~5 min on 2 cores
     .venv/bin/python benchmarks/crawl_throughput.py --quick    # ~1 min, figures go to benchmarks/work/
 
 The site: --hosts (50) HTTP servers, one `ThreadingHTTPServer` per loopback address 127.0.0.2 …
@@ -29,12 +29,17 @@ seeds are the hosts' `/p/0.html`. Around `run_crawl` only (imports not counted):
 Runs:
 1. Runner settings on the same site (--compare-pages-per-host, 80 → 4,000 pages; --repeats 2,
    the faster run kept):
-   (a) the crawler's default, beam_args=[] (multi_threading, 4 workers),
-   (b) --direct_running_mode=multi_processing --direct_num_workers=2,
+   (a) the crawler's default, beam_args=[] (multi_processing, one SDK worker process per core, each
+       crawling up to 16 hosts at once in threads),
+   (b) --direct_running_mode=in_memory --direct_num_workers=1 (one process; the default until
+       2026-12-05),
    (c) --direct_running_mode=multi_threading --direct_num_workers=4 (the default before 2026-12-04);
    each also on a 1-page-per-host site (50 pages), the fixed cost of the graph's rounds.
 2. Memory as the page count grows: the default setting at --memory-pages-per-host (20, 40, 80,
-   160 → 1,000, 2,000, 4,000, 8,000 pages; the 4,000 one is run (a) of 1).
+   160 → 1,000, 2,000, 4,000, 8,000 pages; the 4,000 one is run (a) of 1): peak RSS of the process
+   tree, of the runner process and of the largest worker; then the smallest and largest size again
+   in_memory with tracemalloc, whose peak is the Python heap alone (objects and the runner's
+   element buffers) without the allocators' slack — what the pipeline itself holds.
 3. Overlap of network waits: the server waits --latency-ms (20) before each response, on a small
    site (--latency-pages-per-host, 10 → 500 pages); default vs multi_threading. With W workers each
    fetching its hosts one after the other, the best possible is W/latency pages/s.
@@ -72,13 +77,13 @@ LINKS_PER_PAGE = 5
 MAX_DEPTH = 4  # enough to reach every page of a site of up to 160 pages (see links_of)
 
 SETTINGS = {
-    "default": [],  # in_memory runner; CrawlHost overlaps up to 16 hosts in threads
-    "multi_processing": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+    "default": [],  # multi_processing, one worker per core; CrawlHost overlaps up to 16 hosts in threads
+    "in_memory": ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
     "multi_threading": ["--direct_running_mode=multi_threading", "--direct_num_workers=4"],
 }
 SETTING_LABELS = {
-    "default": "(a) default: in_memory, 16 hosts at once",
-    "multi_processing": "(b) multi_processing, 2 workers",
+    "default": "(a) default: multi_processing, 1 worker/core",
+    "in_memory": "(b) in_memory, 1 process (default ≤ 12-04)",
     "multi_threading": "(c) multi_threading, 4 runner threads",
 }
 
@@ -323,6 +328,10 @@ def worker(spec_path: str) -> int:
                          max_depth=MAX_DEPTH)
     out_dir = spec["out_dir"]
     shutil.rmtree(out_dir, ignore_errors=True)
+    if spec.get("trace_heap"):  # Python's own heap (objects, buffers), apart from allocator slack
+        import tracemalloc
+
+        tracemalloc.start()
     sampler = Sampler()
     self0, child0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler.start()
@@ -332,6 +341,10 @@ def worker(spec_path: str) -> int:
     self1, child1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler.stop.set()
     sampler.join()
+    heap_peak = None
+    if spec.get("trace_heap"):
+        heap_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
     cpu_self = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
     cpu_children = (child1.ru_utime - child0.ru_utime) + (child1.ru_stime - child0.ru_stime)
     log = pq.read_table(os.path.join(out_dir, "crawl_log.parquet")).to_pylist()
@@ -359,6 +372,7 @@ def worker(spec_path: str) -> int:
         "maxrss_self_mb": round(self1.ru_maxrss / 1024, 1),
         "maxrss_largest_child_mb": round(child1.ru_maxrss / 1024, 1),
         "peak_tree_rss_mb": round(sampler.peak_tree_rss / 2**20, 1),
+        "python_heap_peak_mb": round(heap_peak / 2**20, 1) if heap_peak is not None else None,
         "peak_processes": sampler.peak_processes, "peak_threads": sampler.peak_threads,
         "busy": busy_windows(sampler.timeline),
         "timeline": sampler.timeline[::5],  # (s, tree RSS MB, tree CPU s) every 0.5 s
@@ -387,12 +401,14 @@ def _own_cpu_s() -> float:
                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
-def measure(name: str, setting: str, ips: list[str], pages_per_host: int, latency: float = 0.0) -> dict:
+def measure(name: str, setting: str, ips: list[str], pages_per_host: int, latency: float = 0.0,
+            trace_heap: bool = False) -> dict:
     os.makedirs(WORK, exist_ok=True)
     busy0, own0, t_site = _machine_busy_s(), _own_cpu_s(), time.perf_counter()
     with Site(ips, pages_per_host, latency) as site:
         spec = {"setting": setting, "beam_args": SETTINGS[setting], "ips": ips, "seeds": site.seeds(),
                 "pages_per_host": pages_per_host, "max_pages": len(ips) * pages_per_host,
+                "trace_heap": trace_heap,
                 "out_dir": os.path.join(WORK, name), "result": os.path.join(WORK, f"{name}.result.json")}
         spec_path = os.path.join(WORK, f"{name}.spec.json")
         with open(spec_path, "w") as f:
@@ -494,11 +510,11 @@ def main() -> int:
 
     runs: dict[str, dict] = {}
     print(f"\n1. runner settings, {compare} pages per host ({args.hosts * compare} pages) …")
-    for setting in ("default", "multi_processing", "multi_threading"):
+    for setting in ("default", "in_memory", "multi_threading"):
         runs[f"compare-{setting}"] = best_of(f"compare-{setting}", setting, ips, compare, repeats)
     if not args.skip_fixed:
         print(f"   fixed cost: 1 page per host ({args.hosts} pages) …")
-        for setting in ("default", "multi_processing", "multi_threading"):
+        for setting in ("default", "in_memory", "multi_threading"):
             runs[f"fixed-{setting}"] = best_of(f"fixed-{setting}", setting, ips, 1, repeats)
 
     print(f"\n2. memory, default setting, {', '.join(str(args.hosts * m) for m in memory)} pages …")
@@ -507,6 +523,15 @@ def main() -> int:
         name = f"memory-{args.hosts * m}"
         runs[name] = runs["compare-default"] if m == compare else measure(name, "default", ips, m)
         memory_runs.append(name)
+
+    heap_sizes = sorted({memory[0], memory[-1]})
+    print(f"   Python heap (tracemalloc, in_memory: runner and worker in one process), "
+          f"{', '.join(str(args.hosts * m) for m in heap_sizes)} pages …")
+    heap_runs = []
+    for m in heap_sizes:
+        name = f"heap-{args.hosts * m}"
+        runs[name] = measure(name, "in_memory", ips, m, trace_heap=True)
+        heap_runs.append(name)
 
     if not args.skip_latency:
         latency = args.latency_ms / 1000
@@ -529,7 +554,7 @@ def main() -> int:
 
     print("\nrunner settings (pages/s, ratio vs (c)):")
     comparison = {}
-    for setting in ("default", "multi_processing", "multi_threading"):
+    for setting in ("default", "in_memory", "multi_threading"):
         r = runs[f"compare-{setting}"]
         comparison[setting] = {"pages_per_s": r["pages_per_s"], "ratio_vs_c": round(
             r["pages_per_s"] / base["pages_per_s"], 2), "utilisation": r["utilisation"]}
@@ -547,24 +572,44 @@ def main() -> int:
     print("\nmemory (default setting):")
     for name in memory_runs:
         r = runs[name]
-        print(f"  {r['site_pages']:>6} pages: peak tree RSS {r['peak_tree_rss_mb']:>6.0f} MB, ru_maxrss "
-              f"{r['maxrss_self_mb']:>6.0f} MB, {r['pages_per_s']:.1f} pages/s")
+        print(f"  {r['site_pages']:>6} pages: peak tree RSS {r['peak_tree_rss_mb']:>6.0f} MB, runner "
+              f"{r['maxrss_self_mb']:>6.0f} MB, largest worker {r['maxrss_largest_child_mb']:>6.0f} MB, "
+              f"{r['pages_per_s']:.1f} pages/s")
     first, last = runs[memory_runs[0]], runs[memory_runs[-1]]
     growth = {
         "pages": [runs[n]["site_pages"] for n in memory_runs],
         "peak_tree_rss_mb": [runs[n]["peak_tree_rss_mb"] for n in memory_runs],
         "maxrss_self_mb": [runs[n]["maxrss_self_mb"] for n in memory_runs],
+        "maxrss_largest_child_mb": [runs[n]["maxrss_largest_child_mb"] for n in memory_runs],
     }
     if last["site_pages"] > first["site_pages"]:
-        xs, ys = growth["pages"], growth["peak_tree_rss_mb"]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-        growth["mb_per_1000_pages"] = round(slope * 1000, 1)  # least-squares line through the points
-        growth["intercept_mb"] = round(my - slope * mx, 1)
-        growth["ratio_last_to_first"] = round(last["peak_tree_rss_mb"] / first["peak_tree_rss_mb"], 2)
-        print(f"  growth: {growth['mb_per_1000_pages']} MB per 1,000 pages (least squares; "
-              f"{growth['intercept_mb']:.0f} MB at 0 pages); {first['site_pages']} → {last['site_pages']} "
-              f"pages: {growth['ratio_last_to_first']}× the peak RSS")
+        # least-squares lines through the points: the whole tree, the runner process (it holds the
+        # PCollections between stages: on a cluster that is the shuffle service), the largest worker
+        for key, what, suffix in (("peak_tree_rss_mb", "process tree", ""),
+                                  ("maxrss_self_mb", "runner process", "_runner"),
+                                  ("maxrss_largest_child_mb", "largest worker", "_worker")):
+            xs, ys = growth["pages"], growth[key]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            growth[f"mb_per_1000_pages{suffix}"] = round(slope * 1000, 1)
+            growth[f"intercept_mb{suffix}"] = round(my - slope * mx, 1)
+            growth[f"ratio_last_to_first{suffix}"] = round(ys[-1] / ys[0], 2) if ys[0] else None
+            print(f"  {what:<15} {growth[f'mb_per_1000_pages{suffix}']:>5} MB per 1,000 pages (least squares; "
+                  f"{growth[f'intercept_mb{suffix}']:.0f} MB at 0 pages); {first['site_pages']} → "
+                  f"{last['site_pages']} pages: {growth[f'ratio_last_to_first{suffix}']}×")
+
+    if len(heap_runs) == 2:
+        small, big = runs[heap_runs[0]], runs[heap_runs[1]]
+        per_1000 = (big["python_heap_peak_mb"] - small["python_heap_peak_mb"]) / (
+            (big["site_pages"] - small["site_pages"]) / 1000)
+        growth["python_heap"] = {"pages": [small["site_pages"], big["site_pages"]],
+                                 "peak_mb": [small["python_heap_peak_mb"], big["python_heap_peak_mb"]],
+                                 "rss_mb": [small["maxrss_self_mb"], big["maxrss_self_mb"]],
+                                 "mb_per_1000_pages": round(per_1000, 2)}
+        print(f"  Python heap peak (in_memory, tracemalloc): {small['python_heap_peak_mb']} MB at "
+              f"{small['site_pages']} pages, {big['python_heap_peak_mb']} MB at {big['site_pages']} pages: "
+              f"{per_1000:.2f} MB per 1,000 pages (ru_maxrss {small['maxrss_self_mb']:.0f} → "
+              f"{big['maxrss_self_mb']:.0f} MB: the rest is allocator slack, not data held)")
 
     overlap = None
     if not args.skip_latency:
@@ -572,7 +617,7 @@ def main() -> int:
         overlap = {}
         print(f"\noverlap (server latency {args.latency_ms:g} ms; one sequential fetcher's best is "
               f"{1 / latency:.0f} pages/s):")
-        for setting, workers in (("default", 16), ("multi_threading", 64)):
+        for setting, workers in (("default", 16 * min(os.cpu_count() or 1, 16)), ("multi_threading", 64)):
             r = runs[f"latency-{setting}"]
             fixed = runs.get(f"fixed-{setting}")
             net = r["wall_s"] - (fixed["wall_s"] if fixed else 0)

@@ -9,6 +9,7 @@ per URL tried plus the `FrontierEntry`s (links, redirect targets) for the next r
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Callable, Iterator
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xxhash
 from apache_beam.metrics import Metrics
 
 from transforms.fetch import FetchConfig, fetch
@@ -117,6 +119,45 @@ def read_parts(parts_dir: str) -> list[CrawlLogRow]:
     return rows
 
 
+UNFETCHED = "unfetched"  # parts/unfetched/: rows of URLs decided without a request (scope, limits)
+
+
+def write_unfetched(bucket_rows, parts_dir: str, prefix: str) -> None:
+    """One part for a (bucket, rows) group of URLs not fetched; the name depends only on the run,
+    the round and the bucket, so a retried bundle rewrites the same file."""
+    bucket, rows = bucket_rows
+    write_part(os.path.join(parts_dir, UNFETCHED, f"{prefix}-{bucket:03d}.parquet"), list(rows))
+
+
+def part_files(parts_dir: str) -> list[str]:
+    """Every finished part: host-rounds fetched (all runs) and URLs decided without a request."""
+    out = []
+    for folder in (parts_dir, os.path.join(parts_dir, UNFETCHED)):
+        if os.path.isdir(folder):
+            out += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                    if n.endswith(".parquet") and not n.startswith(".")]
+    return out
+
+
+def assemble_log(parts_dir: str, path: str) -> pa.Table:
+    """crawl_log.parquet from the parts on disk, read into Arrow (never as Python rows), sorted by
+    URL; written atomically. Returns the table."""
+    from transforms.staging import write_atomically
+
+    import pyarrow.dataset as ds
+
+    files = part_files(parts_dir)  # read by Arrow's threads, in file order
+    table = ds.dataset(files, schema=PART_SCHEMA, format="parquet").to_table() if files \
+        else PART_SCHEMA.empty_table()
+    table = table.drop_columns(["links"]).sort_by(
+        [("url", "ascending", "at_start"), ("depth", "ascending", "at_start"),
+         ("fetched_at", "ascending", "at_start")])
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    write_atomically(path, buffer.getvalue())
+    return table
+
+
 def resume_frontier(rows: list[CrawlLogRow], config: CrawlConfig) -> list[FrontierEntry]:
     """What the rows of earlier runs lead to: their links and redirect targets."""
     out = []
@@ -154,34 +195,61 @@ def fetch_robots(host: str, config: CrawlConfig) -> tuple[Robots, str | None]:
     return robots_from_response(result.status, result.body, result.error), None
 
 
+ROBOTS_MAX_AGE = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached longer than 24 hours
+
+
+@dataclass
+class HostState:
+    """What a worker remembers of a host between its rounds: robots.txt and the last request."""
+
+    robots: Robots
+    refused: str | None  # why the host must not be contacted at all
+    robots_at: float  # clock() when robots.txt was fetched
+    last_request: float  # clock() of the last request to the host (robots.txt included)
+
+
 def crawl_host(host: str, entries: list[FrontierEntry], config: CrawlConfig, warc_dir: str,
                tag: str, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> Iterator[CrawlLogRow | FrontierEntry]:
-    """Fetch `entries` (all on `host`) politely; yield log rows and next-round frontier entries."""
-    robots, refused = fetch_robots(host, config)
-    if refused:  # the host itself may not be contacted: say so for each of its URLs
+               sleep: Callable[[float], None] = time.sleep,
+               known: dict[str, HostState] | None = None) -> Iterator[CrawlLogRow | FrontierEntry]:
+    """Fetch `entries` (all on `host`) politely; yield log rows and next-round frontier entries.
+
+    `known` (host → HostState, shared by the host-rounds one worker runs) keeps robots.txt for up to
+    24 hours and spaces a host's first request of a round from its last one of the round before."""
+    known = {} if known is None else known
+    state = known.get(host)
+    if state is None or clock() - state.robots_at > ROBOTS_MAX_AGE:
+        if state is not None:  # the robots.txt request waits the host's delay too
+            _wait_until(state.last_request + config.delay, clock, sleep)
+        robots, refused = fetch_robots(host, config)
+        now = clock()
+        state = known[host] = HostState(robots, refused, now, now)
+    if state.refused:  # the host itself may not be contacted: say so for each of its URLs
         for entry in entries:
-            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth, refused, None, entry.referrer)
+            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth, state.refused, None, entry.referrer)
         return
-    agent = config.fetch.user_agent
+    robots, agent = state.robots, config.fetch.user_agent
     delay = max(config.delay, robots.crawl_delay(agent) or 0.0)
     writer = RollingWarcWriter(warc_dir, f"crawl-{tag}-{host_slug(host)}",
                                config.warc_max_bytes, agent)
-    last_request = clock()  # the robots.txt request counts: the first page waits the delay too
     try:
         for entry in sorted(entries, key=lambda e: e.url):
             if not robots.allowed(entry.url, agent):
                 yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
                                   f"robots.txt disallows ({robots.note})", False, entry.referrer)
                 continue
-            wait = last_request + delay - clock()
-            if wait > 0:
-                sleep(wait)
+            _wait_until(state.last_request + delay, clock, sleep)
             result = fetch(entry.url, config.fetch, sleep=sleep, min_interval=delay)
-            last_request = clock()
+            state.last_request = clock()
             yield from _outcome(entry, result, config, writer)
     finally:
         writer.close()
+
+
+def _wait_until(moment: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    wait = moment - clock()
+    if wait > 0:
+        sleep(wait)
 
 
 def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Iterator:
@@ -220,26 +288,40 @@ def _outcome(entry: FrontierEntry, result, config: CrawlConfig, writer) -> Itera
     yield row
 
 
+# host → HostState per crawl (output dir + run), shared by the CrawlHost instances of all rounds in
+# one worker process; bounded by the number of hosts.
+_KNOWN_HOSTS: dict[str, dict[str, HostState]] = {}
+
+
 class CrawlHost(beam.DoFn):
-    """(host, [FrontierEntry]) → CrawlLogRow (main) and FrontierEntry (tagged `next`).
+    """(host, [FrontierEntry]) → the FrontierEntry links and redirect targets for the next round.
 
     A worker crawls up to `config.host_concurrency` hosts at once, each in its own thread and each
     host strictly one request after the other: a bundle's hosts overlap their network waits and
-    politeness delays instead of queueing behind each other. When a host is done, its rows are
-    written as one part under `parts/` (atomically, after its WARC files are closed): a crawl
-    interrupted later resumes without fetching these URLs again."""
+    politeness delays instead of queueing behind each other. When a host is done, its log rows are
+    written as one part under `parts/` (atomically, after its WARC files are closed): the crawl log
+    is assembled from the parts, and a crawl interrupted later resumes without fetching these URLs
+    again. Rows are not passed downstream, so the runner never holds them."""
 
     def __init__(self, config: CrawlConfig, out_dir: str, run_tag: str, round_index: int):
         self.config, self.out_dir, self.run_tag, self.round_index = config, out_dir, run_tag, round_index
         self.pages = Metrics.counter("crawl", "urls_tried")
+        self.fetched = Metrics.counter("crawl", "fetched")
         self.errors = Metrics.counter("crawl", "errors")
+
+    def setup(self):
+        self.known = _KNOWN_HOSTS.setdefault(f"{self.out_dir}|{self.run_tag}", {})
 
     def _crawl(self, host: str, entries: list[FrontierEntry]) -> list:
         tag = f"{self.run_tag}-r{self.round_index:02d}"
-        items = list(crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag))
+        items = list(crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag,
+                                known=self.known))
         rows = [i for i in items if isinstance(i, CrawlLogRow)]
         write_part(os.path.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
-        return items
+        self.pages.inc(len(rows))
+        self.fetched.inc(sum(r.status is not None for r in rows))
+        self.errors.inc(sum(r.error is not None for r in rows))
+        return [i for i in items if isinstance(i, FrontierEntry)]
 
     def start_bundle(self):
         from concurrent.futures import ThreadPoolExecutor
@@ -250,11 +332,11 @@ class CrawlHost(beam.DoFn):
     def process(self, element):
         host, entries = element
         while len(self.running) >= self.config.host_concurrency:  # bounded: wait for one host
-            yield from self._outputs(self._wait_one())
+            yield from self._wait_one()
         self.running.append(self.pool.submit(self._crawl, host, list(entries)))
         for future in [f for f in self.running if f.done()]:
             self.running.remove(future)
-            yield from self._outputs(future.result())
+            yield from future.result()
 
     def finish_bundle(self):
         from apache_beam.transforms.window import GlobalWindow
@@ -262,12 +344,8 @@ class CrawlHost(beam.DoFn):
         from apache_beam.utils.windowed_value import WindowedValue
 
         while self.running:
-            for item in self._outputs(self._wait_one()):
-                if isinstance(item, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(
-                        item.tag, WindowedValue(item.value, MIN_TIMESTAMP, [GlobalWindow()]))
-                else:
-                    yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+            for entry in self._wait_one():
+                yield WindowedValue(entry, MIN_TIMESTAMP, [GlobalWindow()])
         self.pool.shutdown()
 
     def _wait_one(self) -> list:
@@ -278,33 +356,76 @@ class CrawlHost(beam.DoFn):
         self.running.remove(future)
         return future.result()
 
-    def _outputs(self, items: list):
-        for item in items:
-            if isinstance(item, FrontierEntry):
-                yield beam.pvalue.TaggedOutput("next", item)
-            else:
-                self.pages.inc()
-                if item.error:
-                    self.errors.inc()
-                yield item
+
+def url_key(url: str) -> bytes:
+    """16-byte digest a URL is remembered by between rounds (smaller than the URL itself)."""
+    return xxhash.xxh3_128_digest(url.encode("utf-8", "surrogatepass"))
 
 
-def admit(candidates: list[FrontierEntry], fetched_total: int, fetched_per_host: dict[str, int],
-          config: CrawlConfig) -> Iterator[FrontierEntry | CrawlLogRow]:
-    """This round's candidates within the page limits, chosen deterministically: shallowest first,
-    then by a hash of the URL (so no host or path prefix is favoured). The rest are logged."""
-    left = config.max_pages - fetched_total
-    per_host = dict(fetched_per_host)
-    order = sorted(candidates, key=lambda e: (e.depth, hashlib.sha1(e.url.encode()).hexdigest()))
-    for entry in order:
-        host = origin_of(entry.url)
-        if left <= 0:
-            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
-                              f"page limit reached (--max-pages {config.max_pages})", None, entry.referrer)
-        elif per_host.get(host, 0) >= config.max_pages_per_host:
-            yield CrawlLogRow(entry.url, None, None, None, 0, entry.depth,
-                              f"host page limit reached ({config.max_pages_per_host})", None, entry.referrer)
-        else:
+def rank_key(entry: FrontierEntry) -> tuple[int, int]:
+    """Admission order under the page limits: shallowest first, then by a hash of the URL (so no
+    host or path prefix is favoured). Unique per URL in a round."""
+    return entry.depth, xxhash.xxh3_64_intdigest(entry.url.encode("utf-8", "surrogatepass"))
+
+
+def _limit_row(entry: FrontierEntry, why: str) -> CrawlLogRow:
+    return CrawlLogRow(entry.url, None, None, None, 0, entry.depth, why, None, entry.referrer)
+
+
+def admit_host(candidates: list[FrontierEntry], fetched_on_host: int,
+               config: CrawlConfig) -> Iterator[FrontierEntry | CrawlLogRow]:
+    """One host's candidates of a round within the per-host page limit, in `rank_key` order;
+    the rest are logged."""
+    left = config.max_pages_per_host - fetched_on_host
+    for entry in sorted(candidates, key=rank_key):
+        if left > 0:
             left -= 1
-            per_host[host] = per_host.get(host, 0) + 1
             yield entry
+        else:
+            yield _limit_row(entry, f"host page limit reached ({config.max_pages_per_host})")
+
+
+def global_cutoff(smallest: list[tuple[int, int]], fetched_total: int, config: CrawlConfig):
+    """The largest rank key admitted this round under --max-pages, given the round's smallest
+    keys in order (at most max_pages of them); None: no limit binds (all admitted)."""
+    left = config.max_pages - fetched_total
+    if left <= 0:
+        return (-1, -1)  # below every key: nothing admitted
+    return smallest[left - 1] if len(smallest) > left else None
+
+
+class RoundCutoff(beam.CombineFn):
+    """("n", pages admitted on a host before) and ("k", rank key of a candidate) → (pages admitted
+    before, the round's smallest `max_pages` rank keys in order): what `global_cutoff` needs, in one
+    combiner whose accumulator never holds more than 2 × max_pages keys."""
+
+    def __init__(self, max_pages: int):
+        self.max_pages = max_pages
+
+    def create_accumulator(self):
+        return 0, []
+
+    def add_input(self, accumulator, item):
+        total, keys = accumulator
+        kind, value = item
+        if kind == "n":
+            return total + value, keys
+        keys.append(tuple(value))
+        if len(keys) >= 2 * self.max_pages:
+            keys = heapq.nsmallest(self.max_pages, keys)
+        return total, keys
+
+    def merge_accumulators(self, accumulators):
+        accumulators = list(accumulators)
+        keys = heapq.nsmallest(self.max_pages, (k for _, ks in accumulators for k in ks))
+        return sum(total for total, _ in accumulators), keys
+
+    def extract_output(self, accumulator):
+        total, keys = accumulator
+        return total, heapq.nsmallest(self.max_pages, keys)
+
+
+def admit_global(entry: FrontierEntry, cutoff, config: CrawlConfig) -> FrontierEntry | CrawlLogRow:
+    if cutoff is None or rank_key(entry) <= tuple(cutoff):
+        return entry
+    return _limit_row(entry, f"page limit reached (--max-pages {config.max_pages})")
