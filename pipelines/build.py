@@ -1,7 +1,7 @@
 """`polycorp build`: the build pipeline, as the flow in DESIGN.md.
 
-    per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ staging Parquet
-    global:                    staging ─▶ filters ─▶ exact dedup ─▶ shards ─▶ stats ─▶ manifest
+    per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ MinHash ─▶ staging Parquet
+    global:                    staging ─▶ filters ─▶ exact dedup ─▶ near dedup ─▶ shards ─▶ stats ─▶ manifest
 
 Inputs whose staging file already exists in the cache (same content fingerprint, same staging
 config) are not read again. Outputs go to a temporary directory beside the output, renamed into
@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from transforms.config import BuildConfig
 from transforms.dedup import ExactDedup
+from transforms.neardup import ComputeSignatures, NearDedup
 from transforms.extract import ExtractText
 from transforms.filters import FilterDocuments
 from transforms.langid import IdentifyLanguage
@@ -130,6 +131,7 @@ def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
         extracted.docs
         | "Normalise" >> Normalise()
         | "IdentifyLanguage" >> IdentifyLanguage(config.langid)
+        | "MinHash" >> ComputeSignatures(config.near_dedup)
     )
     # One placeholder per input, so an input without any record still gets its staging file.
     placeholders = inputs | "Placeholder" >> beam.Map(lambda f: (f.staging_path, None))
@@ -148,7 +150,11 @@ def global_phase(staging_paths, config: BuildConfig, work_dir: str):
         "filtered", "rejected", "skipped", "input_records", main="docs")
     checked = staged.docs | "Filter" >> beam.ParDo(FilterDocuments(config)).with_outputs(
         "filtered", main="docs")
-    dup_pairs = checked.docs | "ExactDedup" >> ExactDedup()
+    exact = checked.docs | "ExactDedup" >> ExactDedup()
+    dup_pairs = exact.removed
+    if config.near_dedup.enabled:
+        near = exact.kept | "NearDedup" >> NearDedup(config.near_dedup)
+        dup_pairs = (dup_pairs, near) | "AllDuplicates" >> beam.Flatten()
     dups = dup_pairs | "Duplicates" >> beam.MapTuple(lambda key, dup: dup)
     removed = dup_pairs | "Removed" >> beam.MapTuple(lambda key, dup: Exclusion(key.lang, key.id, key.n_bytes))
     filtered = (staged.filtered, checked.filtered) | "AllFiltered" >> beam.Flatten()

@@ -57,6 +57,24 @@ class FilterConfig:
 
 
 @dataclass(frozen=True)
+class NearDedupConfig:
+    enabled: bool
+    word_ngram: int
+    char_ngram: int
+    bands: int
+    rows: int
+    seed: int
+    batch_size: int
+    min_similarity: float
+    cc_rounds: int
+
+    def minhash(self):
+        from transforms.minhash import MinHashConfig
+
+        return MinHashConfig(self.word_ngram, self.char_ngram, self.bands, self.rows, self.seed)
+
+
+@dataclass(frozen=True)
 class ShardConfig:
     target_bytes: int
     row_group_bytes: int
@@ -70,6 +88,7 @@ class BuildConfig:
     extract: ExtractConfig
     langid: LangIdConfig
     filters: FilterConfig
+    near_dedup: NearDedupConfig
     shards: ShardConfig
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +100,7 @@ class BuildConfig:
             "read": dataclasses.asdict(self.read),
             "extract": dataclasses.asdict(self.extract),
             "langid": {"model": self.langid.model, "max_chars": self.langid.max_chars},
+            "minhash": dataclasses.asdict(self.near_dedup.minhash()),
             "format": STAGING_FORMAT_VERSION,
         }
         blob = json.dumps(staged, sort_keys=True).encode()
@@ -88,13 +108,14 @@ class BuildConfig:
 
 
 # Bump when the staging schema or the meaning of a staged column changes.
-STAGING_FORMAT_VERSION = 1
+STAGING_FORMAT_VERSION = 2
 
 _SECTIONS = {
     "read": ReadConfig,
     "extract": ExtractConfig,
     "langid": LangIdConfig,
     "filters": FilterConfig,
+    "near_dedup": NearDedupConfig,
     "shards": ShardConfig,
 }
 

@@ -30,10 +30,11 @@ class DocKey:
     lang: str
     fetched_at: datetime | None
     n_bytes: int
+    minhash: bytes | None = None  # the signature, for near-duplicate detection of the kept ones
 
     @classmethod
     def of(cls, doc: Doc) -> "DocKey":
-        return cls(doc.id, doc.url, doc.lang, doc.fetched_at, len(doc.text.encode("utf-8")))
+        return cls(doc.id, doc.url, doc.lang, doc.fetched_at, len(doc.text.encode("utf-8")), doc.minhash)
 
     def preference(self) -> tuple:
         fetched = self.fetched_at.isoformat() if self.fetched_at else "9999"
@@ -51,19 +52,26 @@ def resolve_exact_duplicates(members: Iterable[DocKey]) -> list[tuple[DocKey, Du
 
 
 class ExactDedup(beam.PTransform):
-    """PCollection[Doc] → PCollection[(DocKey, Duplicate)]: every document to drop, and why."""
+    """PCollection[Doc] → `.removed`: (DocKey, Duplicate) for every document to drop, and why;
+    `.kept`: the DocKey of each text's representative (what near-duplicate detection starts from)."""
 
     def expand(self, docs):
         removed = Metrics.counter("dedup", "exact")
 
         def resolve(text_hash, members):
-            for pair in resolve_exact_duplicates(members):
+            members = list(members)
+            pairs = resolve_exact_duplicates(members)
+            dropped = {key.id for key, _ in pairs}
+            for pair in pairs:
                 removed.inc()
                 yield pair
+            for key in members:
+                if key.id not in dropped:
+                    yield beam.pvalue.TaggedOutput("kept", key)
 
         return (
             docs
             | "KeyByTextHash" >> beam.Map(lambda doc: (doc.text_hash, DocKey.of(doc)))
             | "GroupByTextHash" >> beam.GroupByKey()
-            | "ChooseRepresentative" >> beam.FlatMapTuple(resolve)
+            | "ChooseRepresentative" >> beam.FlatMapTuple(resolve).with_outputs("kept", main="removed")
         )

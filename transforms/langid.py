@@ -15,8 +15,8 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from fontTools.unicodedata import Scripts
 
+from transforms.batched import BatchedParDo
 from transforms.config import LangIdConfig
-from transforms.records import Doc
 
 # Scripts that do not tell a language: Common (digits, punctuation), Inherited (combining marks),
 # Unknown (unassigned code points).
@@ -113,16 +113,6 @@ class _PredictLanguageBatch(beam.DoFn):
             yield key, replace(doc, lang=lang, lang_score=score, script=script)
 
 
-class IdentifyLanguage(beam.PTransform):
+def IdentifyLanguage(config: LangIdConfig) -> beam.PTransform:  # noqa: N802 (a transform)
     """(key, Doc) → (key, Doc) with `lang`, `lang_score` and `script` set; batched prediction."""
-
-    def __init__(self, config: LangIdConfig):
-        super().__init__()
-        self.config = config
-
-    def expand(self, docs):
-        return (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.config.batch_size)
-            | "Predict" >> beam.ParDo(_PredictLanguageBatch(self.config))
-        )
+    return BatchedParDo(_PredictLanguageBatch(config), config.batch_size, "Predict")

@@ -64,6 +64,7 @@ class Doc:
     n_chars: int = 0
     encoding: str = ""  # charset the payload was decoded with, and how it was chosen ("utf-8/meta")
     text_hash: str = ""  # hash of the dedup-normalised text: equal hashes = exact duplicates
+    minhash: bytes | None = None  # MinHash signature, uint32 little-endian (None: no shingles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ DOC_SCHEMA = pa.schema(
         ("n_chars", pa.int32()),
         ("encoding", pa.string()),
         ("text_hash", pa.string()),
+        ("minhash", pa.binary()),
     ]
 )
 

@@ -128,9 +128,17 @@ def test_warc_reads_back_with_warcio_and_builds(crawl, tmp_path):
     built = tmp_path / "corpus"
     polycorp("build", out, "--out", built)
     docs = {d["url"]: d for d in read_kind(built, "docs").to_pylist()}
-    for lang in ("de", "fr", "ru", "ja"):
+    for lang in ("de", "ru", "ja"):
         assert docs[f"{base}/page/{lang}"]["lang"] == lang
-    assert docs[f"{base}/wrong-charset"]["lang"] == "ru"
+    # /flaky429 serves /page/fr's text under another title, and was fetched first: /page/fr is its
+    # near duplicate
+    assert docs[f"{base}/flaky429"]["lang"] == "fr" and f"{base}/page/fr" not in docs
+    dups = {d["url"]: d for d in read_kind(built, "dups").to_pylist()}
+    assert dups[f"{base}/page/fr"]["duplicate_of_url"] == f"{base}/flaky429"
+    assert dups[f"{base}/page/fr"]["kind"] == "near" and dups[f"{base}/page/fr"]["similarity"] > 0.9
+    # the cp1251 page served as utf-8 is decoded right (its meta charset): it is /page/ru's text
+    assert dups[f"{base}/wrong-charset"]["duplicate_of_url"] == f"{base}/page/ru"
+    assert dups[f"{base}/wrong-charset"]["similarity"] > 0.9
     filtered = {r["url"]: r["reason"] for r in read_kind(built, "filtered").to_pylist()}
     assert filtered[f"{base}/binary.html"] == "binary_content"
     assert filtered[f"{base}/missing"] == "http_status"

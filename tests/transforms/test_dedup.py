@@ -45,7 +45,7 @@ def test_exact_dedup_transform(texts):
         doc(4, "https://e.org/copy-of-copy-of-a", "  " + texts["de"]),
     ]
     with local_pipeline() as p:
-        pairs = p | beam.Create(docs) | ExactDedup()
+        pairs = (p | beam.Create(docs) | ExactDedup()).removed
         out = pairs | beam.MapTuple(lambda key, d: (d.id, d.duplicate_of, d.duplicate_of_url, d.kind, d.similarity, key.id))
         a = f"{1:032x}"
         assert_that(out, equal_to([
