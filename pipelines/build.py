@@ -1,7 +1,7 @@
 """`polycorp build`: the build pipeline, as the flow in DESIGN.md.
 
     per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ MinHash ─▶ staging Parquet
-    global:                    staging ─▶ filters ─▶ exact dedup ─▶ near dedup ─▶ shards ─▶ stats ─▶ manifest
+    global:                    staging ─▶ filters ─▶ exact dedup ─▶ near dedup ─▶ repeated lines ─▶ shards ─▶ stats ─▶ manifest
 
 Inputs whose staging file already exists in the cache (same content fingerprint, same staging
 config) are not read again. Outputs go to a temporary directory beside the output, renamed into
@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from transforms.config import BuildConfig
 from transforms.dedup import ExactDedup
+from transforms.linededup import RepeatedLines
 from transforms.neardup import ComputeSignatures, NearDedup
 from transforms.extract import ExtractText
 from transforms.filters import FilterDocuments
@@ -30,7 +31,7 @@ from transforms.langid import IdentifyLanguage
 from transforms.normalise import Normalise
 from transforms.read import InputFile, ReadWarc
 from transforms.records import Doc, Duplicate, Filtered, Reject
-from transforms.shard import Exclusion, ShardInfo, WritePartitioned
+from transforms.shard import ShardInfo, WritePartitioned
 from transforms.stats import (
     INPUT, KEPT, KEPT_CHARS, CountOutcomes, InvariantError, build_stats, check_invariant, counted,
     stats_from_metrics,
@@ -156,13 +157,13 @@ def global_phase(staging_paths, config: BuildConfig, work_dir: str):
         near = exact.kept | "NearDedup" >> NearDedup(config.near_dedup)
         dup_pairs = (dup_pairs, near) | "AllDuplicates" >> beam.Flatten()
     dups = dup_pairs | "Duplicates" >> beam.MapTuple(lambda key, dup: dup)
-    removed = dup_pairs | "Removed" >> beam.MapTuple(lambda key, dup: Exclusion(key.lang, key.id, key.n_bytes))
-    filtered = (staged.filtered, checked.filtered) | "AllFiltered" >> beam.Flatten()
+    removed_ids = dup_pairs | "RemovedIds" >> beam.MapTuple(lambda key, dup: key.id)
+    lined = (checked.docs, removed_ids) | "RepeatedLines" >> RepeatedLines(config)
+    filtered = (staged.filtered, checked.filtered, lined.filtered) | "AllFiltered" >> beam.Flatten()
     shards = config.shards
     written = (
-        checked.docs | "WriteDocs" >> WritePartitioned(
-            work_dir, "docs", Doc, shards, partition_of=lambda d: d.lang, partition_name="lang",
-            exclude=removed),
+        lined.docs | "WriteDocs" >> WritePartitioned(
+            work_dir, "docs", Doc, shards, partition_of=lambda d: d.lang, partition_name="lang"),
         dups | "WriteDups" >> WritePartitioned(work_dir, "dups", Duplicate, shards),
         filtered | "WriteFiltered" >> WritePartitioned(work_dir, "filtered", Filtered, shards),
         staged.rejected | "WriteRejects" >> WritePartitioned(work_dir, "rejects", Reject, shards),

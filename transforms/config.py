@@ -75,6 +75,13 @@ class NearDedupConfig:
 
 
 @dataclass(frozen=True)
+class RepeatedLinesConfig:
+    enabled: bool
+    min_chars: int
+    min_docs: int
+
+
+@dataclass(frozen=True)
 class ShardConfig:
     target_bytes: int
     row_group_bytes: int
@@ -89,6 +96,7 @@ class BuildConfig:
     langid: LangIdConfig
     filters: FilterConfig
     near_dedup: NearDedupConfig
+    repeated_lines: RepeatedLinesConfig
     shards: ShardConfig
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +124,7 @@ _SECTIONS = {
     "langid": LangIdConfig,
     "filters": FilterConfig,
     "near_dedup": NearDedupConfig,
+    "repeated_lines": RepeatedLinesConfig,
     "shards": ShardConfig,
 }
 

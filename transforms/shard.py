@@ -43,15 +43,6 @@ class ShardInfo:
         return entry
 
 
-@dataclass(frozen=True, slots=True)
-class Exclusion:
-    """A record to leave out of a partitioned output (e.g. a removed duplicate), by id."""
-
-    partition: str
-    id: str
-    n_bytes: int
-
-
 def shard_count(total_bytes: int, target_bytes: int) -> int:
     return max(1, math.ceil(total_bytes / target_bytes))
 
@@ -92,22 +83,17 @@ class WritePartitioned(beam.PTransform):
     """PCollection[record] → PCollection[ShardInfo], files under `out_dir/kind/<partition>/`.
 
     `partition_of(record)` names the partition value ("" for none) and `partition_name` its column
-    (e.g. "lang" → directories `lang=<value>`). `exclude`, if given, is a PCollection of `Exclusion`s:
-    records with those ids are not written (joined here, where records are grouped anyway)."""
+    (e.g. "lang" → directories `lang=<value>`)."""
 
     def __init__(self, out_dir: str, kind: str, cls: type, config: ShardConfig,
-                 partition_of: Callable = lambda r: "", partition_name: str | None = None,
-                 exclude=None):
+                 partition_of: Callable = lambda r: "", partition_name: str | None = None):
         super().__init__()
         self.out_dir, self.kind, self.cls, self.config = out_dir, kind, cls, config
-        self.partition_of, self.partition_name, self.exclude = partition_of, partition_name, exclude
+        self.partition_of, self.partition_name = partition_of, partition_name
 
     def expand(self, records):
         partition_of, target = self.partition_of, self.config.target_bytes
         sizes = records | "Sizes" >> beam.Map(lambda r: (partition_of(r), text_size(r)))
-        if self.exclude is not None:
-            removed = self.exclude | "ExcludedSizes" >> beam.Map(lambda e: (e.partition, -(e.n_bytes + 64)))
-            sizes = (sizes, removed) | "AllSizes" >> beam.Flatten()
         n_shards = (
             sizes
             | "BytesPerPartition" >> beam.CombinePerKey(sum)
@@ -120,9 +106,6 @@ class WritePartitioned(beam.PTransform):
             "slots": n_shards | "AllShards" >> beam.FlatMapTuple(
                 lambda p, n: [((p, i), None) for i in range(n)]),
         }
-        if self.exclude is not None:
-            tagged["drop"] = self.exclude | "KeyExclusions" >> beam.Map(
-                lambda e, n: ((e.partition, shard_of(e.id, n[e.partition])), e.id), n=n_of)
         return (
             tagged
             | "GroupByShard" >> beam.CoGroupByKey()
@@ -140,8 +123,7 @@ class _WriteShard(beam.DoFn):
 
     def process(self, element, n):
         (partition, index), groups = element
-        drop = set(groups.get("drop", ()))
-        records = sorted((r for r in groups["rows"] if r.id not in drop), key=lambda r: r.id)
+        records = sorted(groups["rows"], key=lambda r: r.id)
         sizes = [text_size(r) for r in records]
         data = parquet_bytes(records, self.cls, sizes, self.config)
         subdir = f"{self.partition_name}={partition}/" if self.partition_name else ""

@@ -1,5 +1,4 @@
 import tomllib
-from pathlib import Path
 
 from transforms.config import load_config
 from transforms.filters import apply_filters

@@ -8,7 +8,7 @@ from tests.helpers import local_pipeline
 from transforms.config import ShardConfig
 from transforms.normalise import normalise_text
 from transforms.records import Doc, stable_hash
-from transforms.shard import Exclusion, WritePartitioned, row_group_bounds, shard_count
+from transforms.shard import WritePartitioned, row_group_bounds, shard_count
 
 
 def test_row_group_bounds_cover_all_rows_in_order():
@@ -36,12 +36,11 @@ def corpus_docs(texts):
     return docs
 
 
-def write(docs, out, config, excluded=()):
+def write(docs, out, config):
     with local_pipeline() as p:
         records = p | "Docs" >> beam.Create(docs)
-        exclude = p | "Exclude" >> beam.Create(list(excluded))
         infos = records | WritePartitioned(str(out), "docs", Doc, config, partition_of=lambda d: d.lang,
-                                           partition_name="lang", exclude=exclude)
+                                           partition_name="lang")
         infos | beam.combiners.ToList() | beam.Map(lambda rows: (out / "infos.txt").write_text(
             "\n".join(sorted(f"{i.path} {i.rows}" for i in rows))))
 
@@ -49,9 +48,7 @@ def write(docs, out, config, excluded=()):
 def test_partitioned_shards_hold_every_row_once_sorted_with_small_row_groups(tmp_path, texts):
     docs = corpus_docs(texts)
     config = ShardConfig(target_bytes=4000, row_group_bytes=1000, compression="zstd", compression_level=3)
-    dropped = docs[:3]
-    write(docs, tmp_path / "a", config,
-          [Exclusion(d.lang, d.id, len(d.text.encode())) for d in dropped])
+    write(docs, tmp_path / "a", config)
     files = sorted(glob.glob(str(tmp_path / "a" / "docs" / "lang=*" / "*.parquet")))
     seen = []
     for path in files:
@@ -67,7 +64,7 @@ def test_partitioned_shards_hold_every_row_once_sorted_with_small_row_groups(tmp
         if pf.metadata.num_rows > 20:
             assert pf.metadata.num_row_groups > 1
         seen += ids
-    assert sorted(seen) == sorted(d.id for d in docs[3:])
+    assert sorted(seen) == sorted(d.id for d in docs)
     # several shards for the languages with more text than the target
     by_lang = {}
     for path in files:
