@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from transforms.config import BuildConfig
-from transforms.dedup import ExactDedup
-from transforms.linededup import RepeatedLines
-from transforms.neardup import ComputeSignatures, NearDedup
+from transforms.dedup import ExactDedup, ReadPreviousKeys
 from transforms.extract import ExtractText
 from transforms.filters import FilterDocuments
 from transforms.langid import IdentifyLanguage
+from transforms.linededup import RepeatedLines
+from transforms.neardup import ComputeSignatures, NearDedup
 from transforms.normalise import Normalise
 from transforms.read import InputFile, ReadWarc
 from transforms.records import Doc, Duplicate, Filtered, Reject
@@ -57,6 +58,28 @@ class BuildPlan:
     staging_dir: str
     config: BuildConfig
     duplicate_inputs: dict[str, str] = field(default_factory=dict)  # path → identical earlier input
+    previous: dict | None = None  # --previous: {"path", "created", "docs"}
+    previous_shards: list[str] = field(default_factory=list)  # its docs shards
+
+
+def previous_build(path: str) -> tuple[dict, list[str]]:
+    """What `--previous BUILD_DIR` brings: a summary for the manifest, and its docs shards."""
+    path = os.path.abspath(path)
+    manifest_path = os.path.join(path, "manifest.json")
+    if not os.path.exists(manifest_path):
+        raise BuildError(f"--previous {path} is not a finished build (no manifest.json there)")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    shards = [os.path.join(path, s["path"]) for s in manifest.get("shards", []) if s.get("kind") == "docs"]
+    missing = [s for s in shards if not os.path.exists(s)]
+    if missing:
+        raise BuildError(f"--previous {path} is incomplete: {missing[0]} is missing")
+    for shard in shards[:1]:
+        if "minhash" not in pq.read_schema(shard).names:
+            raise BuildError(f"--previous {path} has no MinHash signatures (built by an older "
+                             "polycorp); rebuild it once with this version")
+    docs = sum(s.get("rows", 0) for s in manifest.get("shards", []) if s.get("kind") == "docs")
+    return {"path": path, "created": manifest.get("created"), "docs": docs}, sorted(shards)
 
 
 def resolve_inputs(patterns: list[str]) -> list[str]:
@@ -80,9 +103,12 @@ def resolve_inputs(patterns: list[str]) -> list[str]:
 
 
 def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config: BuildConfig,
-               overwrite: bool = False) -> BuildPlan:
+               overwrite: bool = False, previous: str | None = None) -> BuildPlan:
     paths = resolve_inputs(patterns)
     out_dir = os.path.abspath(out_dir)
+    previous_info, previous_shards = previous_build(previous) if previous else (None, [])
+    if previous and os.path.abspath(previous) == out_dir:
+        raise BuildError("--previous must be another build than --out")
     if os.path.exists(out_dir):
         if os.path.exists(os.path.join(out_dir, "manifest.json")) and not overwrite:
             raise BuildError(f"output {out_dir} already holds a complete build; pass --overwrite to replace it")
@@ -119,7 +145,8 @@ def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config:
         inputs.append(InputFile(path, fingerprint, staging))
     to_stage = [i for i in inputs if not os.path.exists(i.staging_path)]
     work_dir = os.path.join(parent, f".{os.path.basename(out_dir)}.tmp-{uuid.uuid4().hex[:8]}")
-    return BuildPlan(inputs, to_stage, out_dir, work_dir, staging_dir, config, duplicates)
+    return BuildPlan(inputs, to_stage, out_dir, work_dir, staging_dir, config, duplicates,
+                     previous_info, previous_shards)
 
 
 def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
@@ -145,13 +172,14 @@ def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
     )
 
 
-def global_phase(staging_paths, config: BuildConfig, work_dir: str):
-    """PCollection[staging path] → shards, dups, filtered, rejects, stats.json, _shards.json."""
+def global_phase(staging_paths, config: BuildConfig, work_dir: str, previous=None):
+    """PCollection[staging path] → shards, dups, filtered, rejects, stats.json, _shards.json.
+    `previous`: (text_hash, DocKey) of an earlier build's documents, which this one must not repeat."""
     staged = staging_paths | "ReadStaging" >> beam.ParDo(ReadStaging()).with_outputs(
         "filtered", "rejected", "skipped", "input_records", main="docs")
     checked = staged.docs | "Filter" >> beam.ParDo(FilterDocuments(config)).with_outputs(
         "filtered", main="docs")
-    exact = checked.docs | "ExactDedup" >> ExactDedup()
+    exact = checked.docs | "ExactDedup" >> ExactDedup(previous)
     dup_pairs = exact.removed
     if config.near_dedup.enabled:
         near = exact.kept | "NearDedup" >> NearDedup(config.near_dedup)
@@ -230,7 +258,11 @@ def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source
             cached = p | "StagedInputs" >> beam.Create(
                 sorted(i.staging_path for i in plan.inputs if i not in plan.to_stage))
             staging_paths = (new, cached) | "AllStaging" >> beam.Flatten()
-            global_phase(staging_paths, plan.config, plan.work_dir)
+            previous = None
+            if plan.previous_shards:
+                previous = (p | "PreviousShards" >> beam.Create(plan.previous_shards)
+                            | "ReadPrevious" >> beam.ParDo(ReadPreviousKeys()))
+            global_phase(staging_paths, plan.config, plan.work_dir, previous)
         metrics_checked = _check_metrics(p.result, plan.work_dir)
         manifest = _finish(plan, config_source, metrics_checked)
     except BaseException:
@@ -283,6 +315,7 @@ def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = 
             for i in plan.inputs
         ],
         "duplicate_inputs": plan.duplicate_inputs,
+        "previous": plan.previous,
         "shards": [
             ShardInfo(*row).manifest_entry(partition_names.get(row[1])) for row in rows
         ],

@@ -26,6 +26,9 @@ def _build_parser() -> argparse.ArgumentParser:
     build.add_argument("--cache", help="staging cache directory (default: OUT.cache beside the output)")
     build.add_argument("--config", help="TOML file overriding transforms/resources/default_config.toml")
     build.add_argument("--overwrite", action="store_true", help="replace an existing build at --out")
+    build.add_argument("--previous", metavar="BUILD_DIR",
+                       help="an earlier build: documents duplicating (exactly or near) one of its "
+                            "documents are removed and recorded against it (scheduled re-crawls)")
     build.add_argument("--print-config", action="store_true", help="print the effective config and exit")
     build.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -88,7 +91,8 @@ def cmd_build(args, beam_args: list[str]) -> int:
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    plan = plan_build(args.inputs, args.out, args.cache, config, overwrite=args.overwrite)
+    plan = plan_build(args.inputs, args.out, args.cache, config, overwrite=args.overwrite,
+                      previous=args.previous)
     if not args.quiet:
         reused = len(plan.inputs) - len(plan.to_stage)
         print(f"building {len(plan.inputs)} input file(s) ({reused} from staging cache) → {plan.out_dir}",

@@ -24,7 +24,7 @@ import xxhash
 from apache_beam.metrics import Metrics
 
 from transforms.config import BuildConfig
-from transforms.dedup import DocKey
+from transforms.dedup import DocKey, pref_id
 from transforms.minhash import simplify
 from transforms.records import Doc, Filtered
 
@@ -95,7 +95,7 @@ def _drops(element):
         return
     for preference in grouped["at"]:
         if preference != keeper:
-            yield preference[3], h  # the document id
+            yield pref_id(preference), h
 
 
 class RepeatedLines(beam.PTransform):

@@ -25,11 +25,11 @@ from apache_beam.metrics import Metrics
 
 from transforms.batched import BatchedParDo
 from transforms.config import NearDedupConfig
-from transforms.dedup import DocKey
+from transforms.dedup import DocKey, pref_id, pref_is_previous, pref_url
 from transforms.minhash import UNSPACED_SCRIPTS, MinHasher, band_keys, similarity
 from transforms.records import Duplicate
 
-Node = tuple  # (fetched, len(url), url, id, lang, n_bytes)
+Node = tuple  # DocKey.preference() + (lang, n_bytes)
 
 
 def node_of(key: DocKey) -> Node:
@@ -184,10 +184,14 @@ class NearDedup(beam.PTransform):
 
         def duplicate(pair_sim):
             representative, node, sim = pair_sim
+            if pref_is_previous(node):  # a document of the previous build stays where it is
+                return
             removed.inc()
-            _, _, url, doc_id, lang, n_bytes = node
-            key = DocKey(doc_id, url, lang, None, n_bytes)
-            yield key, Duplicate(doc_id, url, representative[3], representative[2], "near", sim, lang)
+            *preference, lang, n_bytes = node
+            key = DocKey(pref_id(preference), pref_url(preference), lang, None, n_bytes)
+            kind = "near_previous" if pref_is_previous(representative) else "near"
+            yield key, Duplicate(key.id, key.url, pref_id(representative), pref_url(representative),
+                                 kind, sim, lang)
 
         return (
             _similarities(labels | "RepresentativeFirst" >> beam.Map(lambda vm: (vm[1], vm[0])), nodes,
