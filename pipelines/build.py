@@ -1,6 +1,6 @@
 """`polycorp build`: the build pipeline, as the flow in DESIGN.md.
 
-    per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ MinHash ─▶ staging Parquet
+    per input file (staging):  read WARC ─▶ extract ─▶ normalise ─▶ language ID ─▶ MinHash, quality signals ─▶ staging Parquet
     global:                    staging ─▶ filters ─▶ exact dedup ─▶ near dedup ─▶ repeated lines ─▶ shards ─▶ stats ─▶ manifest
 
 Inputs whose staging file already exists in the cache (same content fingerprint, same staging
@@ -30,6 +30,7 @@ from transforms.langid import IdentifyLanguage
 from transforms.linededup import RepeatedLines
 from transforms.neardup import ComputeSignatures, NearDedup
 from transforms.normalise import Normalise
+from transforms.quality import QualitySignals
 from transforms.read import InputFile, ReadWarc
 from transforms.records import Doc, Duplicate, Filtered, Reject
 from transforms.shard import ShardInfo, WritePartitioned
@@ -160,6 +161,7 @@ def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
         | "Normalise" >> Normalise()
         | "IdentifyLanguage" >> IdentifyLanguage(config.langid)
         | "MinHash" >> ComputeSignatures(config.near_dedup)
+        | "Quality" >> beam.ParDo(QualitySignals())
     )
     # One placeholder per input, so an input without any record still gets its staging file.
     placeholders = inputs | "Placeholder" >> beam.Map(lambda f: (f.staging_path, None))

@@ -75,6 +75,16 @@ class NearDedupConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    enabled: bool
+    thresholds: dict[str, dict[str, float]]  # language (or "default") → {min_/max_<signal>: value}
+
+    def for_lang(self, lang: str) -> dict[str, float]:
+        """The thresholds that apply to `lang`: the default table overridden by the language's."""
+        return {**self.thresholds.get("default", {}), **self.thresholds.get(lang, {})}
+
+
+@dataclass(frozen=True)
 class RepeatedLinesConfig:
     enabled: bool
     min_chars: int
@@ -97,6 +107,7 @@ class BuildConfig:
     filters: FilterConfig
     near_dedup: NearDedupConfig
     repeated_lines: RepeatedLinesConfig
+    quality: QualityConfig
     shards: ShardConfig
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +127,7 @@ class BuildConfig:
 
 
 # Bump when the staging schema or the meaning of a staged column changes.
-STAGING_FORMAT_VERSION = 2
+STAGING_FORMAT_VERSION = 3
 
 _SECTIONS = {
     "read": ReadConfig,
@@ -125,6 +136,7 @@ _SECTIONS = {
     "filters": FilterConfig,
     "near_dedup": NearDedupConfig,
     "repeated_lines": RepeatedLinesConfig,
+    "quality": QualityConfig,
     "shards": ShardConfig,
 }
 
@@ -141,6 +153,9 @@ def _merge(defaults: dict, overrides: dict, where: str) -> dict:
             # Per-language tables accept new languages; other tables are closed.
             if key == "min_score":
                 merged[key] = {**defaults[key], **value}
+            elif key == "thresholds":
+                merged[key] = {lang: {**defaults[key].get(lang, {}), **table} for lang, table in
+                               {**{k: {} for k in defaults[key]}, **value}.items()}
             else:
                 merged[key] = _merge(defaults[key], value, name)
         else:
@@ -160,8 +175,28 @@ def _build(tree: dict) -> BuildConfig:
         }
         if name == "langid":
             values["min_score"] = {k: float(v) for k, v in values["min_score"].items()}
+        if name == "quality":
+            values["thresholds"] = _thresholds(values["thresholds"])
         sections[name] = cls(**values)
     return BuildConfig(**sections)
+
+
+def _thresholds(tables: dict) -> dict[str, dict[str, float]]:
+    from transforms.quality import SIGNALS
+
+    known = {f"{side}_{signal}" for side in ("min", "max") for signal in SIGNALS}
+    out = {}
+    for lang, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config key 'quality.thresholds.{lang}' must be a table")
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"unknown config key 'quality.thresholds.{lang}.{key}' "
+                                  f"(min_/max_ and a signal of transforms/quality.py)")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"config key 'quality.thresholds.{lang}.{key}' must be a number")
+        out[lang] = {k: float(v) for k, v in table.items()}
+    return out
 
 
 def load_config(path: str | Path | None = None) -> BuildConfig:

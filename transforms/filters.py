@@ -10,6 +10,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.config import BuildConfig
+from transforms.quality import failed_threshold
 from transforms.records import Doc, Filtered
 
 
@@ -30,11 +31,17 @@ FILTERS = (too_short, lang_low_score)
 
 
 def apply_filters(doc: Doc, config: BuildConfig) -> Filtered | None:
-    """The first filter that drops `doc`, as a Filtered record; None if the document passes all."""
+    """The first filter that drops `doc`, as a Filtered record; None if the document passes all.
+    Quality thresholds come last, reason `quality:<signal>`."""
     for check in FILTERS:
         detail = check(doc, config)
         if detail is not None:
             return Filtered(doc.id, doc.url, doc.lang, check.__name__, doc.text, doc.source, detail)
+    if config.quality.enabled and doc.quality:
+        failed = failed_threshold(doc.quality, config.quality.for_lang(doc.lang))
+        if failed:
+            signal, detail = failed
+            return Filtered(doc.id, doc.url, doc.lang, f"quality:{signal}", doc.text, doc.source, detail)
     return None
 
 

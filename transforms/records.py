@@ -65,6 +65,7 @@ class Doc:
     encoding: str = ""  # charset the payload was decoded with, and how it was chosen ("utf-8/meta")
     text_hash: str = ""  # hash of the dedup-normalised text: equal hashes = exact duplicates
     minhash: bytes | None = None  # MinHash signature, uint32 little-endian (None: no shingles)
+    quality: dict | None = None  # quality signals (transforms/quality.py), None if not computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,15 @@ class Reject:
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
+
+def _quality_type() -> pa.DataType:
+    from transforms.quality import INT_SIGNALS, SIGNALS
+
+    return pa.struct([(name, pa.int32() if name in INT_SIGNALS else pa.float32()) for name in SIGNALS])
+
+
+QUALITY_TYPE = _quality_type()
+
 DOC_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -120,6 +130,7 @@ DOC_SCHEMA = pa.schema(
         ("encoding", pa.string()),
         ("text_hash", pa.string()),
         ("minhash", pa.binary()),
+        ("quality", QUALITY_TYPE),
     ]
 )
 
