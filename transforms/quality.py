@@ -103,8 +103,9 @@ class _NGrams:
 
     def __init__(self, words: np.ndarray):
         up, down = _powers(len(words) + 1)
+        self.prefix = np.zeros(len(words) + 1, dtype=np.uint64)
         with np.errstate(over="ignore"):
-            self.prefix = np.concatenate(([0], np.cumsum(words * down[:len(words)]))).astype(np.uint64)
+            np.cumsum(words * down[:len(words)], out=self.prefix[1:])
         self.up, self.n_words = up, len(words)
 
     def of(self, n: int) -> np.ndarray:
