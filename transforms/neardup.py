@@ -3,16 +3,18 @@
 Signatures are computed per input (staging, `ComputeSignatures`, batched and vectorised); the global
 phase (`NearDedup`) starts from one document per exact-duplicate group:
 
-    band keys ─▶ group by key ─▶ star edges inside each bucket (to its preferred member)
+    band keys ─▶ group by key ─▶ candidate pairs inside each bucket (every pair of a small bucket,
+    a star to the minimum of a large one)
+    ─▶ the signatures of the candidates' nodes (one join over all documents; the rest is small)
     ─▶ verified pairs (estimated Jaccard of the full signatures ≥ min_similarity)
     ─▶ connected components: alternating large-star / small-star passes (Kiveris et al., 2014),
        each a GroupByKey over the edges — no worker holds the graph
     ─▶ every node linked to a preferred one: a `Duplicate(kind="near")` pointing at its
        component's representative, with their estimated Jaccard similarity.
 
-A node is a plain tuple that sorts in the order of preference of exact dedup (earliest fetch,
-shortest URL, URL, id — see `DocKey.preference`) followed by what the outputs need (language, size):
-the minimum of a component is its representative, whatever order or runner the documents come in.
+A node is a compact tuple (`node_of`) that sorts like exact dedup's preference — the previous
+build's documents first, then the earliest fetch, the shortest URL, then the id — so the minimum of
+a component is its representative, whatever order or runner the documents come in.
 """
 
 from __future__ import annotations
@@ -25,20 +27,30 @@ from apache_beam.metrics import Metrics
 
 from transforms.batched import BatchedParDo
 from transforms.config import NearDedupConfig
-from transforms.dedup import DocKey, pref_id, pref_is_previous, pref_url
+from transforms.dedup import DocKey
 from transforms.minhash import UNSPACED_SCRIPTS, MinHasher, band_keys, similarity
 from transforms.records import Duplicate
 
-Node = tuple  # DocKey.preference() + (lang, n_bytes)
+Node = tuple  # (0 for the previous build else 1, fetched µs, len(url), id): compact, sortable
+
+CLIQUE_BUCKET = 8  # buckets up to this size propose every pair; larger ones a star to their minimum
+_NEVER = 1 << 62
 
 
 def node_of(key: DocKey) -> Node:
-    return (*key.preference(), key.lang, key.n_bytes)
+    """A compact key that sorts in (nearly) the order of exact dedup's preference: previous build
+    first, earliest fetch, shortest URL; ties by id rather than by URL, so no URL is carried."""
+    fetched = int(key.fetched_at.timestamp() * 1_000_000) if key.fetched_at else _NEVER
+    return (0 if key.previous else 1, fetched, len(key.url), key.id)
 
 
-def star_edges(members) -> list[tuple[Node, Node]]:
-    """A bucket's members linked to its minimum (a star has the component of a clique)."""
+def bucket_pairs(members) -> list[tuple[Node, Node]]:
+    """Candidate pairs of one LSH bucket: every pair of a small bucket (so verification can link
+    members that are similar to each other but not to the minimum), a star to the minimum in a
+    large one (linear in its size)."""
     members = sorted(set(members))
+    if len(members) <= CLIQUE_BUCKET:
+        return [(a, b) for i, a in enumerate(members) for b in members[i + 1:]]
     return [(members[0], other) for other in members[1:]]
 
 
@@ -157,44 +169,74 @@ class NearDedup(beam.PTransform):
         linked = Metrics.counter("near_dedup", "linked_pairs")
         removed = Metrics.counter("near_dedup", "removed")
 
-        nodes = (keys | "WithSignature" >> beam.Filter(lambda k: k.minhash is not None)
-                 | "Node" >> beam.Map(lambda k: (node_of(k), k.minhash)))
+        with_signature = keys | "WithSignature" >> beam.Filter(lambda k: k.minhash is not None)
+        # what the outputs need of a node, joined back only for the nodes of candidate pairs
+        info = with_signature | "Info" >> beam.Map(
+            lambda k: (node_of(k), (k.url, k.lang, k.n_bytes, k.minhash)))
 
         def bucket_edges(element):
-            for edge in star_edges(element[1]):
+            for edge in bucket_pairs(element[1]):
                 candidates.inc()
                 yield edge
 
         edges = (
-            nodes
-            | "BandKeys" >> beam.FlatMap(lambda ns: [
-                (key, ns[0]) for key in band_keys(np.frombuffer(ns[1], dtype="<u4"), mh)])
+            with_signature
+            | "BandKeys" >> beam.FlatMap(lambda k: [
+                (key, node_of(k)) for key in band_keys(np.frombuffer(k.minhash, dtype="<u4"), mh)])
             | "GroupByBand" >> beam.GroupByKey()
             | "BucketEdges" >> beam.FlatMap(bucket_edges)
             | "DistinctEdges" >> beam.Distinct()
         )
+
+        def needed(element):
+            node, grouped = element
+            if list(grouped["need"]):
+                for value in grouped["info"]:
+                    yield node, value
+
+        candidate_info = (
+            {"info": info,
+             "need": edges | "EdgeNodes" >> beam.FlatMap(lambda ab: [(ab[0], None), (ab[1], None)])}
+            | "JoinCandidates" >> beam.CoGroupByKey()
+            | "CandidateInfo" >> beam.FlatMap(needed)
+        )
+        signatures = candidate_info | "CandidateSignatures" >> beam.MapTuple(lambda node, i: (node, i[3]))
         if config.min_similarity > 0:
             def verified(abs_):
                 if abs_[2] >= config.min_similarity:
                     linked.inc()
                     yield abs_[0], abs_[1]
 
-            edges = _similarities(edges, nodes, "Verify") | "Verified" >> beam.FlatMap(verified)
+            edges = _similarities(edges, signatures, "Verify") | "Verified" >> beam.FlatMap(verified)
         labels = connected_components(edges, config.cc_rounds)
 
-        def duplicate(pair_sim):
-            representative, node, sim = pair_sim
-            if pref_is_previous(node):  # a document of the previous build stays where it is
-                return
-            removed.inc()
-            *preference, lang, n_bytes = node
-            key = DocKey(pref_id(preference), pref_url(preference), lang, None, n_bytes)
-            kind = "near_previous" if pref_is_previous(representative) else "near"
-            yield key, Duplicate(key.id, key.url, pref_id(representative), pref_url(representative),
-                                 kind, sim, lang)
+        def attach_representative(element):
+            representative, grouped = element
+            rep_info = next(iter(grouped["info"]), None)
+            for node in grouped["member"]:
+                yield node, (representative, rep_info)
 
+        def duplicate(element):
+            node, grouped = element
+            own = next(iter(grouped["info"]), None)
+            for representative, rep_info in grouped["rep"]:
+                if node[0] == 0:  # a document of the previous build stays where it is
+                    continue
+                removed.inc()
+                url, lang, n_bytes, signature = own
+                key = DocKey(node[3], url, lang, None, n_bytes)
+                kind = "near_previous" if representative[0] == 0 else "near"
+                yield key, Duplicate(key.id, url, representative[3], rep_info[0], kind,
+                                     similarity(signature, rep_info[3]), lang)
+
+        with_rep = (
+            {"member": labels | "ByRepresentative" >> beam.Map(lambda vm: (vm[1], vm[0])),
+             "info": candidate_info}
+            | "JoinRepresentative" >> beam.CoGroupByKey()
+            | "AttachRepresentative" >> beam.FlatMap(attach_representative)
+        )
         return (
-            _similarities(labels | "RepresentativeFirst" >> beam.Map(lambda vm: (vm[1], vm[0])), nodes,
-                          "ToRepresentative")
+            {"rep": with_rep, "info": candidate_info}
+            | "JoinMember" >> beam.CoGroupByKey()
             | "Duplicates" >> beam.FlatMap(duplicate)
         )
