@@ -69,7 +69,7 @@ from html import escape
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)  # benchmarks/ as a folder of scripts sharing benchlib
-from benchlib import code_version  # noqa: E402
+from benchlib import code_version, machine_busy_s  # noqa: E402
 GOLD = os.path.join(ROOT, "sample", "gold.jsonl.gz")
 WORK = os.path.join(HERE, "work", "crawl_throughput")
 RESULTS = os.path.join(HERE, "results", "crawl_throughput.json")
@@ -387,12 +387,7 @@ def worker(spec_path: str) -> int:
 
 
 def _machine_busy_s() -> float:
-    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
-    return busy / os.sysconf("SC_CLK_TCK")
+    return machine_busy_s()
 
 
 def _own_cpu_s() -> float:
