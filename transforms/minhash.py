@@ -69,7 +69,9 @@ def _char_classes() -> np.ndarray:
     """Per code point: letter or mark (L*, M*: part of a word, vowel signs included), digit (N*),
     or other (punctuation, symbols, spaces, controls)."""
     table = np.zeros(0x110000, dtype=np.uint8)
-    for cp in range(0x110000):
+    # planes 0–3 and 14 hold every assigned letter, mark and digit (4–13 are unassigned, 15–16
+    # private use): 0.02 s instead of 0.12 s per process
+    for cp in (*range(0x32400), *range(0xE0000, 0xE1000)):
         category = unicodedata.category(chr(cp))[0]
         if category in "LM":
             table[cp] = _LETTER

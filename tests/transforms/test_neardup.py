@@ -192,3 +192,15 @@ def test_unverified_chance_candidates_are_cut_by_the_full_signature(config):
 
     run_near(keys, relaxed, linked)
     run_near(keys, config, lambda got: _equal(list(got), []))
+
+
+def test_character_classes_cover_all_of_unicode():
+    """The table scans only the planes with assigned letters; check that against every code point."""
+    import unicodedata
+
+    from transforms.minhash import _char_classes
+
+    table = _char_classes()
+    wrong = [cp for cp in range(0x110000) if table[cp] != {"L": 1, "M": 1, "N": 2}.get(
+        unicodedata.category(chr(cp))[0], 0)]
+    assert wrong == []
