@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 from benchlib import code_version  # noqa: E402
 
 from transforms.config import load_config  # noqa: E402
-from transforms.dedup_eval import evaluate  # noqa: E402
+from transforms.dedup_eval import candidate_pairs, evaluate  # noqa: E402
 
 GOLD = os.path.join(HERE, "neardup", "gold.jsonl.gz")
 RESULTS = os.path.join(HERE, "results", "neardup_quality.json")
@@ -58,6 +58,12 @@ def main() -> int:
     heldout = evaluate([r for r in rows if r["split"] == "heldout"], config)
     out["heldout"] = heldout
     print(line("held-out, shipped config", heldout))
+    pairs = candidate_pairs([r for r in rows if r["split"] == "heldout"], config)
+    out["heldout_candidate_pairs"] = pairs
+    print(f"\nheld-out LSH candidate pairs (sharing a band, exact duplicates excluded): {pairs['candidates']}, "
+          f"{pairs['candidates_across_clusters']} of them across gold clusters (false-positive rate "
+          f"{pairs['candidate_fp_rate']:.3f}); verified (estimated Jaccard ≥ {config.near_dedup.min_similarity}): "
+          f"{pairs['verified']}, {pairs['verified_across_clusters']} across clusters (rate {pairs['verified_fp_rate']:.3f})")
     print("\nheld-out, share of documents of multi-document clusters linked to their cluster, by origin:")
     for origin, share in heldout["linked_by_origin"].items():
         print(f"  {origin:<32} {share:.3f}")

@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from transforms.config import BuildConfig
 from transforms.langid import dominant_script
 from transforms.minhash import UNSPACED_SCRIPTS, MinHasher
@@ -90,6 +92,37 @@ def score(rows: list[dict], removed: list[dict]) -> dict:
         "recall": tp / expected if expected else 1.0,
         "lost_clusters": lost,
         "linked_by_origin": {o: round(a / b, 3) for o, (a, b) in sorted(by_origin.items())},
+    }
+
+
+def candidate_pairs(rows: list[dict], config: BuildConfig) -> dict:
+    """The LSH candidate pairs of the gold rows (every pair sharing a band key; exact duplicates
+    excluded) and how many join two gold clusters: the false-positive rate of the candidates before
+    and after verification on the full signature (`near_dedup.min_similarity`)."""
+    from transforms.minhash import band_keys, similarity
+
+    rows = [r for r in rows if not r.get("ambiguous")]
+    docs = gold_docs(rows, config)
+    cluster = {r["id"]: r["cluster"] for r in rows}
+    mh = config.near_dedup.minhash()
+    buckets: dict[bytes, list[Doc]] = defaultdict(list)
+    for doc in docs:
+        if doc.minhash is not None:
+            for key in band_keys(np.frombuffer(doc.minhash, dtype="<u4"), mh):
+                buckets[key].append(doc)
+    pairs = {}
+    for members in buckets.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if a.text_hash != b.text_hash:
+                    pairs[tuple(sorted((a.id, b.id)))] = similarity(a.minhash, b.minhash)
+    wrong = {p for p in pairs if cluster[p[0]] != cluster[p[1]]}
+    kept = {p for p, sim in pairs.items() if sim >= config.near_dedup.min_similarity}
+    return {
+        "candidates": len(pairs), "candidates_across_clusters": len(wrong),
+        "candidate_fp_rate": len(wrong) / len(pairs) if pairs else 0.0,
+        "verified": len(kept), "verified_across_clusters": len(kept & wrong),
+        "verified_fp_rate": len(kept & wrong) / len(kept) if kept else 0.0,
     }
 
 
