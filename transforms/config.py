@@ -67,6 +67,7 @@ class NearDedupConfig:
     batch_size: int
     min_similarity: float
     cc_rounds: int
+    lsh_partitions: int
 
     def minhash(self):
         from transforms.minhash import MinHashConfig

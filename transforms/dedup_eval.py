@@ -99,17 +99,18 @@ def candidate_pairs(rows: list[dict], config: BuildConfig) -> dict:
     """The LSH candidate pairs of the gold rows (every pair sharing a band key; exact duplicates
     excluded) and how many join two gold clusters: the false-positive rate of the candidates before
     and after verification on the full signature (`near_dedup.min_similarity`)."""
-    from transforms.minhash import band_keys, similarity
+    from transforms.minhash import band_hashes, similarity
 
     rows = [r for r in rows if not r.get("ambiguous")]
     docs = gold_docs(rows, config)
     cluster = {r["id"]: r["cluster"] for r in rows}
     mh = config.near_dedup.minhash()
-    buckets: dict[bytes, list[Doc]] = defaultdict(list)
-    for doc in docs:
-        if doc.minhash is not None:
-            for key in band_keys(np.frombuffer(doc.minhash, dtype="<u4"), mh):
-                buckets[key].append(doc)
+    buckets: dict[tuple, list[Doc]] = defaultdict(list)
+    signed = [doc for doc in docs if doc.minhash is not None]
+    hashes = band_hashes(np.stack([np.frombuffer(d.minhash, dtype="<u4") for d in signed]), mh)
+    for doc, row in zip(signed, hashes):
+        for band, h in enumerate(row.tolist()):
+            buckets[band, h].append(doc)
     pairs = {}
     for members in buckets.values():
         for i, a in enumerate(members):

@@ -20,41 +20,36 @@ from __future__ import annotations
 from dataclasses import replace
 
 import apache_beam as beam
-import xxhash
+import numpy as np
 from apache_beam.metrics import Metrics
 
 from transforms.config import BuildConfig
 from transforms.dedup import DocKey, pref_id
-from transforms.minhash import simplify
+from transforms.minhash import line_hashes
 from transforms.records import Doc, Filtered
 
 
 def line_hash(line: str, min_chars: int) -> int | None:
     """64-bit hash of a line's simplified form, or None if it is too short to count."""
-    simple = simplify(line)
-    return xxhash.xxh3_64_intdigest(simple.encode("utf-8")) if len(simple) >= min_chars else None
+    hashes, lengths = line_hashes(line.replace("\n", " "))
+    return int(hashes[0]) if lengths[0] >= min_chars else None
 
 
 def doc_line_hashes(text: str, min_chars: int) -> list[int]:
     """The distinct countable line hashes of a text, in order of first appearance."""
-    seen: dict[int, None] = {}
-    for line in text.split("\n"):
-        h = line_hash(line, min_chars)
-        if h is not None:
-            seen.setdefault(h)
-    return list(seen)
+    hashes, lengths = line_hashes(text)
+    countable = hashes[lengths >= min_chars]
+    _, first = np.unique(countable, return_index=True)
+    return countable[np.sort(first)].tolist()
 
 
 def remove_lines(doc: Doc, drop: set[int], min_chars: int) -> tuple[Doc, int]:
     """`doc` without the lines whose hash is in `drop`; and how many lines went."""
-    kept, removed = [], 0
-    for line in doc.text.split("\n"):
-        if drop and line_hash(line, min_chars) in drop:
-            removed += 1
-        else:
-            kept.append(line)
-    text = "\n".join(kept).strip("\n")
-    return replace(doc, text=text, n_chars=len(text)), removed
+    hashes, lengths = line_hashes(doc.text)
+    gone = (lengths >= min_chars) & np.isin(hashes, np.fromiter(drop, dtype=np.uint64, count=len(drop)))
+    lines = doc.text.split("\n")
+    text = "\n".join(line for line, g in zip(lines, gone.tolist()) if not g).strip("\n")
+    return replace(doc, text=text, n_chars=len(text)), int(gone.sum())
 
 
 class LineStats(beam.CombineFn):

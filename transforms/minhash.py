@@ -21,7 +21,6 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
-import xxhash
 
 # Scripts written without spaces between words: shingled by characters.
 UNSPACED_SCRIPTS = frozenset({"Hani", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Yiii"})
@@ -173,6 +172,43 @@ def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
     return hashes, per_text
 
 
+def line_hashes(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per line of `text` (split at "\\n"): a 64-bit hash of its simplified form (see `simplify`)
+    and that form's length — 0 (and hash 0) for a line without letters or digits. Vectorised over
+    the whole text; equal simplified lines hash equal in any document."""
+    lowered = text.lower()
+    source = lowered if len(lowered) == len(text) else text
+    codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n_lines = int(np.count_nonzero(codes == 10)) + 1
+    kind = _char_classes()[codes]
+    is_word = kind != _OTHER
+    newline = codes == 10
+    prev_word = np.concatenate(([False], is_word[:-1]))
+    keep = is_word | (prev_word & ~newline) | newline
+    compact = np.where(kind == _DIGIT, np.uint32(48), np.where(is_word | newline, codes, np.uint32(32)))[keep]
+    word = is_word[keep]
+    line_of = np.cumsum(newline[keep])  # the newline itself opens the next line; it is no word
+    w_start = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
+    w_end = np.flatnonzero(word & ~np.concatenate((word[1:], [False]))) + 1
+    hashes = np.zeros(n_lines, dtype=np.uint64)
+    lengths = np.zeros(n_lines, dtype=np.int64)
+    if not len(w_start):
+        return hashes, lengths
+    w_line = line_of[w_start]
+    lines, first = np.unique(w_line, return_index=True)
+    last = np.concatenate((first[1:], [len(w_line)])) - 1
+    starts, ends = w_start[first], w_end[last]
+    n = len(compact)
+    up, down = _powers(n + 1)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.cumsum((compact.astype(np.uint64) + np.uint64(1)) * down[:n], out=prefix[1:])
+        h = (prefix[ends] - prefix[starts]) * up[ends - 1]
+        hashes[lines] = _mix(h ^ (ends - starts).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    lengths[lines] = ends - starts
+    return hashes, lengths
+
+
 def shingle_hashes(text: str, unspaced: bool, config: MinHashConfig) -> np.ndarray:
     """64-bit hashes of the shingles of one text (uint64, possibly repeated; empty if no words)."""
     return batch_shingle_hashes([text], [unspaced], config)[0]
@@ -224,10 +260,17 @@ class MinHasher:
         return (best >> np.uint64(32)).astype(np.uint32)[:, None]
 
 
-def band_keys(signature: np.ndarray, config: MinHashConfig) -> list[bytes]:
-    """One 16-byte key per band: documents sharing any key are candidate near-duplicates."""
-    rows = signature.reshape(config.bands, config.rows)
-    return [xxhash.xxh3_128_digest(band.tobytes(), seed=b) for b, band in enumerate(rows)]
+def band_hashes(signatures: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """(documents, bands) uint64: one hash per band of each signature (rows of a (documents,
+    bands × rows) uint32 matrix), vectorised; equal band values give equal hashes, and documents
+    sharing any band hash are candidate near-duplicates."""
+    values = signatures.reshape(len(signatures), config.bands, config.rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = np.arange(1, config.bands + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        h = np.broadcast_to(h, values.shape[:2]).copy()
+        for r in range(config.rows):
+            h = _mix(h ^ (values[:, :, r] + np.uint64(r) * np.uint64(0xD6E8FEB86659FD93)))
+    return h
 
 
 def similarity(a: bytes | np.ndarray, b: bytes | np.ndarray) -> float:

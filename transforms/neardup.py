@@ -3,8 +3,10 @@
 Signatures are computed per input (staging, `ComputeSignatures`, batched and vectorised); the global
 phase (`NearDedup`) starts from one document per exact-duplicate group:
 
-    band keys ─▶ group by key ─▶ candidate pairs inside each bucket (every pair of a small bucket,
-    a star to the minimum of a large one)
+    band hashes, vectorised per batch of documents ─▶ group by (band, partition of the hash)
+    ─▶ each partition sorts its hashes: runs of equal hashes are the LSH buckets
+    ─▶ candidate pairs inside each bucket (every pair of a small bucket, a star to the minimum of a
+    large one)
     ─▶ the signatures of the candidates' nodes (one join over all documents; the rest is small)
     ─▶ verified pairs (estimated Jaccard of the full signatures ≥ min_similarity)
     ─▶ connected components: alternating large-star / small-star passes (Kiveris et al., 2014),
@@ -28,7 +30,7 @@ from apache_beam.metrics import Metrics
 from transforms.batched import BatchedParDo
 from transforms.config import NearDedupConfig
 from transforms.dedup import DocKey
-from transforms.minhash import UNSPACED_SCRIPTS, MinHasher, band_keys, similarity
+from transforms.minhash import UNSPACED_SCRIPTS, MinHasher, band_hashes, similarity
 from transforms.records import Duplicate
 
 Node = tuple  # (0 for the previous build else 1, fetched µs, len(url), id): compact, sortable
@@ -179,12 +181,40 @@ class NearDedup(beam.PTransform):
                 candidates.inc()
                 yield edge
 
+        partitions = config.lsh_partitions
+
+        def band_batches(batch):
+            """A batch of documents → one element per (band, partition) it touches, holding the
+            band hashes (numpy) and the nodes: ~bands × partitions elements per batch, not
+            bands per document."""
+            nodes = [node_of(k) for k in batch]
+            signatures = np.stack([np.frombuffer(k.minhash, dtype="<u4") for k in batch])
+            hashes = band_hashes(signatures, mh)  # (documents, bands)
+            part = (hashes % np.uint64(partitions)).astype(np.int64)
+            for band in range(mh.bands):
+                for p in np.unique(part[:, band]):
+                    rows = np.flatnonzero(part[:, band] == p)
+                    yield (band, int(p)), (hashes[rows, band], [nodes[i] for i in rows])
+
+        def buckets_of(element):
+            """One (band, partition): sort its band hashes, every run of equal hashes is a bucket."""
+            _, chunks = element
+            chunks = list(chunks)
+            hashes = np.concatenate([h for h, _ in chunks])
+            nodes = [n for _, ns in chunks for n in ns]
+            order = np.argsort(hashes, kind="stable")
+            ordered = hashes[order]
+            starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+            ends = np.concatenate((starts[1:], [len(ordered)]))
+            for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+                yield from bucket_edges((None, [nodes[i] for i in order[start:end]]))
+
         edges = (
             with_signature
-            | "BandKeys" >> beam.FlatMap(lambda k: [
-                (key, node_of(k)) for key in band_keys(np.frombuffer(k.minhash, dtype="<u4"), mh)])
-            | "GroupByBand" >> beam.GroupByKey()
-            | "BucketEdges" >> beam.FlatMap(bucket_edges)
+            | "BatchForBands" >> beam.BatchElements(min_batch_size=1, max_batch_size=config.batch_size * 4)
+            | "BandPartitions" >> beam.FlatMap(band_batches)
+            | "GroupByPartition" >> beam.GroupByKey()
+            | "BucketEdges" >> beam.FlatMap(buckets_of)
             | "DistinctEdges" >> beam.Distinct()
         )
 

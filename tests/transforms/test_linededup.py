@@ -86,3 +86,19 @@ def test_lines_below_the_document_count_are_kept(gold, config):
 
 def _same(got, want):
     assert got == want
+
+
+def test_vectorised_line_hashes_agree_with_the_reference_simplification(gold):
+    from transforms.minhash import line_hashes, simplify
+
+    by_form: dict[str, int] = {}
+    for page in gold[:80]:
+        lines = page["text"].split("\n")
+        hashes, lengths = line_hashes(page["text"])
+        assert len(hashes) == len(lines)
+        for line, h, n in zip(lines, hashes.tolist(), lengths.tolist()):
+            form = simplify(line)
+            assert n == len(form), (line, form)
+            if form:
+                assert by_form.setdefault(form, h) == h, form  # same form, same hash, any page
+    assert len(set(by_form.values())) == len(by_form)  # different forms, different hashes

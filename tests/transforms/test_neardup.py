@@ -204,3 +204,19 @@ def test_character_classes_cover_all_of_unicode():
     wrong = [cp for cp in range(0x110000) if table[cp] != {"L": 1, "M": 1, "N": 2}.get(
         unicodedata.category(chr(cp))[0], 0)]
     assert wrong == []
+
+
+def test_band_hashes_equal_exactly_when_a_band_is_equal():
+    from transforms.minhash import band_hashes
+
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 1 << 32, size=112, dtype=np.uint64).astype(np.uint32)
+    b = a.copy()
+    b[8:] += 1  # equal in band 0 only
+    c = a.copy()
+    c[8 * 13] += 1  # differs in band 13 only
+    h = band_hashes(np.stack([a, b, c]), MH)
+    assert h.shape == (3, 14)
+    assert (h[0] == h[1]).tolist() == [True] + [False] * 13
+    assert (h[0] == h[2]).tolist() == [True] * 13 + [False]
+    assert len(set(h[0].tolist())) == 14  # the same values in two bands still hash apart
