@@ -98,6 +98,18 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return up, down
 
 
+def _simplified(codes: np.ndarray, separator: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`simplify` on code points: letters and digits (as 0) kept, the first character of each run
+    of anything else kept as one space, `separator` characters always kept (so nothing spans
+    them). Returns the kept code points, which of them are word characters, which separators."""
+    kind = _char_classes()[codes]
+    is_word = kind != _OTHER
+    prev_word = np.concatenate(([False], is_word[:-1]))
+    keep = is_word | (prev_word & ~separator) | separator
+    compact = np.where(kind == _DIGIT, np.uint32(48), np.where(is_word | separator, codes, np.uint32(32)))[keep]
+    return compact, is_word[keep], separator[keep]
+
+
 def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
                          config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of a batch of texts: (uint64 hashes in text order, shingles per text).
@@ -108,16 +120,8 @@ def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     joined = "\x00".join(t.replace("\x00", " ") for t in texts).lower()
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    kind = _char_classes()[codes]
-    is_word = kind != _OTHER
-    separator = codes == 0
-    # keep word characters, and the first character of a run of others (it becomes one space);
-    # the separators between texts are always kept, so nothing spans two texts
-    prev_word = np.concatenate(([False], is_word[:-1]))
-    keep = is_word | (prev_word & ~separator) | separator
-    compact = np.where(kind == _DIGIT, np.uint32(48), np.where(is_word | separator, codes, np.uint32(32)))[keep]
-    word = is_word[keep]
-    doc = np.cumsum(separator[keep])  # text index of each kept character
+    compact, word, kept_separator = _simplified(codes, codes == 0)
+    doc = np.cumsum(kept_separator)  # text index of each kept character
     n = len(compact)
     up, down = _powers(n + 1)
     with np.errstate(over="ignore"):
@@ -146,7 +150,7 @@ def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
             ends_of.append(w_end[first + counts[short] - 1])
     # character n-grams (texts in unspaced scripts), over their letters, digits and spaces
     c = config.char_ngram
-    chars = np.flatnonzero(~separator[keep] & np.asarray(unspaced, dtype=bool)[doc])
+    chars = np.flatnonzero(~kept_separator & np.asarray(unspaced, dtype=bool)[doc])
     if len(chars):
         c_doc = doc[chars]
         boundary = np.concatenate(([True], c_doc[1:] != c_doc[:-1]))
@@ -180,14 +184,8 @@ def line_hashes(text: str) -> tuple[np.ndarray, np.ndarray]:
     source = lowered if len(lowered) == len(text) else text
     codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     n_lines = int(np.count_nonzero(codes == 10)) + 1
-    kind = _char_classes()[codes]
-    is_word = kind != _OTHER
-    newline = codes == 10
-    prev_word = np.concatenate(([False], is_word[:-1]))
-    keep = is_word | (prev_word & ~newline) | newline
-    compact = np.where(kind == _DIGIT, np.uint32(48), np.where(is_word | newline, codes, np.uint32(32)))[keep]
-    word = is_word[keep]
-    line_of = np.cumsum(newline[keep])  # the newline itself opens the next line; it is no word
+    compact, word, kept_newline = _simplified(codes, codes == 10)
+    line_of = np.cumsum(kept_newline)  # the newline itself opens the next line; it is no word
     w_start = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
     w_end = np.flatnonzero(word & ~np.concatenate((word[1:], [False]))) + 1
     hashes = np.zeros(n_lines, dtype=np.uint64)
