@@ -35,6 +35,7 @@ from transforms.records import Duplicate
 
 Node = tuple  # (0 for the previous build else 1, fetched µs, len(url), id): compact, sortable
 
+DOCS_PER_PARTITION = 50_000  # documents per LSH partition (a reducer sorts ~this many hashes)
 CLIQUE_BUCKET = 8  # buckets up to this size propose every pair; larger ones a star to their minimum
 _NEVER = 1 << 62
 
@@ -181,12 +182,12 @@ class NearDedup(beam.PTransform):
                 candidates.inc()
                 yield edge
 
-        partitions = config.lsh_partitions
-
-        def band_batches(batch):
+        def band_batches(batch, documents):
             """A batch of documents → one element per (band, partition) it touches, holding the
             band hashes (numpy) and the nodes: ~bands × partitions elements per batch, not
-            bands per document."""
+            bands per document. Partitions: one per DOCS_PER_PARTITION documents of the corpus,
+            at most `lsh_partitions` (few for a small corpus, whose groups would be tiny)."""
+            partitions = max(1, min(config.lsh_partitions, documents // DOCS_PER_PARTITION))
             nodes = [node_of(k) for k in batch]
             signatures = np.stack([np.frombuffer(k.minhash, dtype="<u4") for k in batch])
             hashes = band_hashes(signatures, mh)  # (documents, bands)
@@ -212,7 +213,8 @@ class NearDedup(beam.PTransform):
         edges = (
             with_signature
             | "BatchForBands" >> beam.BatchElements(min_batch_size=1, max_batch_size=config.batch_size * 4)
-            | "BandPartitions" >> beam.FlatMap(band_batches)
+            | "BandPartitions" >> beam.FlatMap(band_batches, documents=beam.pvalue.AsSingleton(
+                with_signature | "CountDocuments" >> beam.combiners.Count.Globally()))
             | "GroupByPartition" >> beam.GroupByKey()
             | "BucketEdges" >> beam.FlatMap(buckets_of)
             | "DistinctEdges" >> beam.Distinct()
