@@ -128,7 +128,7 @@ class BuildConfig:
 
 
 # Bump when the staging schema or the meaning of a staged column changes.
-STAGING_FORMAT_VERSION = 3
+STAGING_FORMAT_VERSION = 4
 
 _SECTIONS = {
     "read": ReadConfig,

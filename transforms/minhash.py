@@ -98,6 +98,25 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return up, down
 
 
+class SpanHasher:
+    """Hashes of spans [start, end) of one uint64 sequence, any number of them in one vector
+    operation: a polynomial hash over prefix sums (mod 2^64), h(s, e) = (S[e] - S[s]) · P^(e-1)
+    with S[k] = Σ_{j<k} v_j · P^-j, mixed with the span's length by splitmix64. Equal contents
+    hash equal wherever they are; the values should be non-zero (add 1 to code points)."""
+
+    def __init__(self, values: np.ndarray):
+        n = len(values)
+        self.up, down = _powers(n + 1)
+        self.prefix = np.zeros(n + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            np.cumsum(values.astype(np.uint64) * down[:n], out=self.prefix[1:])
+
+    def __call__(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            h = (self.prefix[ends] - self.prefix[starts]) * self.up[ends - 1]
+            return _mix(h ^ (ends - starts).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
 def _simplified(codes: np.ndarray, separator: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`simplify` on code points: letters and digits (as 0) kept, the first character of each run
     of anything else kept as one space, `separator` characters always kept (so nothing spans
@@ -122,11 +141,6 @@ def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     compact, word, kept_separator = _simplified(codes, codes == 0)
     doc = np.cumsum(kept_separator)  # text index of each kept character
-    n = len(compact)
-    up, down = _powers(n + 1)
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum((compact.astype(np.uint64) + np.uint64(1)) * down[:n], out=prefix[1:])
     starts_of, ends_of = [], []
     # word n-grams (texts in spaced scripts): from the start of word i to the end of word i+k-1
     w_start = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
@@ -169,9 +183,7 @@ def batch_shingle_hashes(texts: list[str], unspaced: list[bool],
     ends = np.concatenate(ends_of)
     order = np.argsort(starts, kind="stable")  # text order (starts grow with the text index)
     starts, ends = starts[order], ends[order]
-    with np.errstate(over="ignore"):
-        hashes = (prefix[ends] - prefix[starts]) * up[ends - 1]
-        hashes = _mix(hashes ^ (ends - starts).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    hashes = SpanHasher(compact.astype(np.uint64) + np.uint64(1))(starts, ends)
     per_text = np.bincount(doc[starts], minlength=len(texts))
     return hashes, per_text
 
@@ -196,13 +208,7 @@ def line_hashes(text: str) -> tuple[np.ndarray, np.ndarray]:
     lines, first = np.unique(w_line, return_index=True)
     last = np.concatenate((first[1:], [len(w_line)])) - 1
     starts, ends = w_start[first], w_end[last]
-    n = len(compact)
-    up, down = _powers(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.cumsum((compact.astype(np.uint64) + np.uint64(1)) * down[:n], out=prefix[1:])
-        h = (prefix[ends] - prefix[starts]) * up[ends - 1]
-        hashes[lines] = _mix(h ^ (ends - starts).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    hashes[lines] = SpanHasher(compact.astype(np.uint64) + np.uint64(1))(starts, ends)
     lengths[lines] = ends - starts
     return hashes, lengths
 

@@ -177,11 +177,6 @@ class NearDedup(beam.PTransform):
         info = with_signature | "Info" >> beam.Map(
             lambda k: (node_of(k), (k.url, k.lang, k.n_bytes, k.minhash)))
 
-        def bucket_edges(element):
-            for edge in bucket_pairs(element[1]):
-                candidates.inc()
-                yield edge
-
         def band_batches(batch, documents):
             """A batch of documents → one element per (band, partition) it touches, holding the
             band hashes (numpy) and the nodes: ~bands × partitions elements per batch, not
@@ -208,7 +203,9 @@ class NearDedup(beam.PTransform):
             starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
             ends = np.concatenate((starts[1:], [len(ordered)]))
             for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
-                yield from bucket_edges((None, [nodes[i] for i in order[start:end]]))
+                pairs = bucket_pairs([nodes[i] for i in order[start:end]])
+                candidates.inc(len(pairs))
+                yield from pairs
 
         edges = (
             with_signature

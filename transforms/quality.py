@@ -31,7 +31,7 @@ from dataclasses import replace
 import apache_beam as beam
 import numpy as np
 
-from transforms.minhash import UNSPACED_SCRIPTS, _OTHER, _char_classes, _mix, _powers
+from transforms.minhash import UNSPACED_SCRIPTS, _OTHER, SpanHasher, _char_classes
 
 TERMINAL_PUNCTUATION = frozenset(
     ".!?\"'”’»)]:;…。！？｡।॥؟۔።፧᙮᠃᠉⸮" "՜՞։؛")
@@ -83,59 +83,29 @@ def word_spans(text: str, unspaced: bool, lang: str = "") -> tuple[np.ndarray, n
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def _word_hashes(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A 64-bit hash per word (lower-cased code points), vectorised: hash of each code point mixed
-    with its position inside the word, summed per word."""
-    if not len(starts):
-        return np.zeros(0, dtype=np.uint64)
-    lengths = ends - starts
-    inside = np.repeat(np.arange(len(starts)), lengths)
-    offsets = np.arange(len(inside)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    positions = np.repeat(starts, lengths) + offsets
-    with np.errstate(over="ignore"):
-        parts = _mix(codes[positions].astype(np.uint64) * np.uint64(0x100000001B3) + offsets.astype(np.uint64))
-    return _mix(np.add.reduceat(parts, np.cumsum(lengths) - lengths) + lengths.astype(np.uint64))
-
-
-class _NGrams:
-    """Hashes of the word n-grams of a document for any n, from prefix sums of the word hashes:
-    h(i, n) = (S[i+n] - S[i]) · P^(i+n-1) with S[k] = Σ_{j<k} w_j · P^-j (mod 2^64), then mixed."""
-
-    def __init__(self, words: np.ndarray):
-        up, down = _powers(len(words) + 1)
-        self.prefix = np.zeros(len(words) + 1, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            np.cumsum(words * down[:len(words)], out=self.prefix[1:])
-        self.up, self.n_words = up, len(words)
-
-    def of(self, n: int) -> np.ndarray:
-        ends = np.arange(n, self.n_words + 1)
-        with np.errstate(over="ignore"):
-            return _mix((self.prefix[ends] - self.prefix[ends - n]) * self.up[ends - 1] + np.uint64(n))
-
-
 def _repetition(word_hashes: np.ndarray, lengths: np.ndarray, out: dict) -> None:
     total = lengths.sum()
-    grams = _NGrams(word_hashes)
+    grams = SpanHasher(word_hashes)
+    positions = np.arange(len(word_hashes) + 1)
     chars_from = np.concatenate(([0], np.cumsum(lengths)))  # characters of words [i, j): [j] - [i]
     for n in range(2, 11):
         key = f"top_{n}gram" if n <= 4 else f"dup_{n}gram"
         if len(word_hashes) < n or not total:
             out[key] = 0.0
             continue
-        hashes = grams.of(n)
+        hashes = grams(positions[:-n], positions[n:])  # the n-gram starting at each word
         order = np.argsort(hashes)
         ordered = hashes[order]
         same = ordered[1:] == ordered[:-1]
-        if n <= 4:  # the most frequent n-gram: the longest run of equal hashes
+        if n <= 4:  # the most frequent n-gram: the longest run of equal hashes; among equally
+            # frequent ones the one with the most characters, so the value never depends on hashing
             run_starts = np.flatnonzero(np.concatenate(([True], ~same)))
             runs = np.diff(np.concatenate((run_starts, [len(ordered)])))
-            best = np.argmax(runs)
-            if runs[best] < 2:
+            if runs.max() < 2:
                 out[key] = 0.0
                 continue
-            first = order[run_starts[best]]
-            out[key] = float(runs[best] * (chars_from[first + n] - chars_from[first]) / total)
+            first = order[run_starts[runs == runs.max()]]
+            out[key] = float(runs.max() * (chars_from[first + n] - chars_from[first]).max() / total)
         else:  # characters covered by n-grams that occur more than once
             repeated = order[np.concatenate((same, [False])) | np.concatenate(([False], same))]
             cover = np.zeros(len(word_hashes) + 1, dtype=np.int64)
@@ -152,18 +122,19 @@ def quality_signals(text: str, script: str, lang: str = "") -> dict:
     lengths = ends - starts
     n_words = len(starts)
     out: dict = {"words": n_words}
-    codes = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32) \
-        if len(text.lower()) == len(text) else None
     if n_words:
-        kinds = _char_classes()[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        kinds = _char_classes()[codes]
         letters = np.concatenate(([0], np.cumsum(kinds == 1)))
         out["mean_word_len"] = float(lengths.mean())
         out["alpha_words"] = float(np.mean(letters[ends] - letters[starts] > 0))
         symbols = text.count("#") + text.count("...") + text.count("…")
         out["symbol_ratio"] = symbols / n_words
-        if codes is None:  # lower() changed the length (rare: e.g. İ): hash the text as it is
-            codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        _repetition(_word_hashes(codes, starts, ends), lengths, out)
+        lowered = text.lower()
+        if len(lowered) == len(text):  # (lower() rarely changes the length, e.g. İ: then as is)
+            codes = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        chars = SpanHasher(codes.astype(np.uint64) + np.uint64(1))
+        _repetition(chars(starts, ends), lengths, out)  # one hash per word
     else:
         out.update({k: 0.0 for k in ("mean_word_len", "alpha_words", "symbol_ratio")})
         out.update({f"top_{n}gram": 0.0 for n in (2, 3, 4)})

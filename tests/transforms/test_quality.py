@@ -86,3 +86,12 @@ def test_threshold_tables_are_checked(tmp_path):
     path.write_text("[quality.thresholds.en]\nmin_wordz = 20\n")
     with pytest.raises(ConfigError, match="quality.thresholds.en.min_wordz"):
         load_config(path)
+
+
+def test_most_frequent_ngram_ties_take_the_longest():
+    # "ab cd" and "efghij klmnop" both occur twice: the top 2-gram is the longer one, whatever
+    # their hashes
+    text = "ab cd ab cd efghij klmnop x efghij klmnop y"
+    words = text.split()
+    chars = sum(map(len, words))
+    assert signals(text, "en")["top_2gram"] == pytest.approx(2 * len("efghijklmnop") / chars)
