@@ -60,7 +60,14 @@ Measurements, each in a fresh subprocess, on the 1× corpus unless said otherwis
    (multi_processing ×2, ru_maxrss of RUSAGE_CHILDREN), and the peak RSS of the whole process tree
    sampled from /proc every 0.25 s; then, for the smallest and largest size, a separate in_memory
    run under tracemalloc (~6× slower), whose peak is the Python heap alone (objects and the
-   runner's element buffers), without the allocators' slack. The corpora are built in a subprocess
+   runner's element buffers), without the allocators' slack. Per size also: the same runner
+   (multi_processing ×2) on the same corpus running a trivial job of the same size (read → one
+   ~500-byte record per document → GroupByKey over 1,000 keys → count), the *runner baseline*: the
+   local runner ships a stage's whole input to its workers, so their RSS grows with the corpus
+   whatever the job; polycorp's worker minus the baseline worker is what the stage itself holds.
+   And the largest share one of polycorp's reducers held at a time (Beam distribution metrics,
+   max): a (band, partition) group of band hashes, a join partition of documents, a
+   components partition of edges — bounded by `near_dedup.partition_docs`, not by the corpus. The corpora are built in a subprocess
    too: on Linux a child's ru_maxrss starts from its parent's RSS at fork, so the parent stays small.
 
 "other" is the CPU that anything else on the machine used meanwhile (/proc/stat minus this
@@ -621,18 +628,56 @@ def worker_stage_polycorp(spec: dict) -> int:
             removed.append(line.split("\t", 1)[0])
     if spec.get("signatures_only"):
         removed = []
-    counters = {}
-    for c in result.metrics().query()["counters"]:
+    counters, held = {}, {}
+    metrics = result.metrics().query()
+    for c in metrics["counters"]:
         counters[f"{c.key.metric.namespace}.{c.key.metric.name}"] = c.committed
+    for d in metrics["distributions"]:  # what one reducer held at a time
+        held[f"{d.key.metric.namespace}.{d.key.metric.name}"] = {"max": d.committed.max, "mean": d.committed.mean,
+                                                                 "count": d.committed.count}
     n_docs = sum(1 for path in paths for _ in open(path, encoding="utf-8"))
     cpu = (self1 - self0) + (child1 - child0)
     return _finish(spec, {
         "tool": "polycorp", "mode": spec["mode"], "workers": spec["workers"], "documents": n_docs,
         "cpu_s": cpu, "cpu_self_s": self1 - self0, "cpu_children_s": child1 - child0, "wall_s": wall,
         "docs_per_cpu_s": n_docs / cpu, "removed_ids": removed, "counters": counters,
-        "peak_tree_rss_mb": round(sampler.peak / 2**20, 1),
+        "reducer_holds": held, "peak_tree_rss_mb": round(sampler.peak / 2**20, 1),
         "python_heap_peak_mb": round(heap_peak / 2**20, 1) if heap_peak is not None else None,
     })
+
+
+def _baseline_record(path: str):
+    """A JSON-lines file → one record per document the size of what NearDedup shuffles of it."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            doc_id = json.loads(line)["id"]
+            yield hash(doc_id) % 1000, (doc_id, f"https://bench.example/{doc_id}", bytes(448))
+
+
+def worker_runner_baseline(spec: dict) -> int:
+    """The runner's own memory on the same corpus: a trivial job of the same size — read, one
+    ~500-byte record per document, GroupByKey over 1,000 keys, count — nothing held by user code."""
+    import logging
+
+    logging.getLogger().setLevel(logging.ERROR)
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    paths = sorted(os.path.join(spec["corpus"], n) for n in os.listdir(spec["corpus"]) if n.endswith(".jsonl"))
+    options = PipelineOptions(["--runner=FnApiRunner", f"--direct_running_mode={spec['mode']}",
+                               f"--direct_num_workers={spec['workers']}"])
+    sampler = TreeSampler()
+    sampler.start()
+    self0, child0 = _rusage_cpu()
+    with beam.Pipeline(options=options) as p:
+        _ = (p | beam.Create(paths) | beam.FlatMap(_baseline_record) | beam.GroupByKey()
+             | beam.MapTuple(lambda k, values: sum(1 for _ in values)) | beam.CombineGlobally(sum))
+    self1, child1 = _rusage_cpu()
+    sampler.stop.set()
+    sampler.join()
+    return _finish(spec, {"tool": "runner-baseline", "mode": spec["mode"], "workers": spec["workers"],
+                          "cpu_s": (self1 - self0) + (child1 - child0),
+                          "peak_tree_rss_mb": round(sampler.peak / 2**20, 1)})
 
 
 def worker_stage_datatrove(spec: dict) -> int:
@@ -737,6 +782,7 @@ WORKERS = {
     "sig-polycorp": worker_sig_polycorp,
     "sig-datasketch": worker_sig_datasketch,
     "stage-polycorp": worker_stage_polycorp,
+    "runner-baseline": worker_runner_baseline,
     "stage-datatrove": worker_stage_datatrove,
     "stage-textdedup": worker_stage_textdedup,
 }
@@ -762,7 +808,7 @@ def run_once(name: str, kind: str, spec: dict) -> dict:
     spec_path = os.path.join(WORK, f"{name}.spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
-    python = PROJECT_PY if kind in ("corpora", "sig-polycorp", "stage-polycorp") else DEDUP_PY
+    python = PROJECT_PY if kind in ("corpora", "sig-polycorp", "stage-polycorp", "runner-baseline") else DEDUP_PY
     env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
                HF_HOME=os.path.join(WORK, "hf-home"), TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
     busy0, own0, t0 = _machine_busy_s(), _own_cpu_s(), time.perf_counter()
@@ -938,6 +984,8 @@ def main() -> int:
                          args.retries)
             im["quality"] = score(im["removed_ids"], c)
             mp["quality"] = score(mp["removed_ids"], c)
+        base_mp = measure(f"memory-{n}-runner-baseline", "runner-baseline",
+                          {"corpus": c, "mode": "multi_processing", "workers": 2}, args.retries)
         heap = None
         if n in (sizes[0], sizes[-1]):  # tracemalloc makes the run ~6× slower: the smallest and largest only
             heap = measure(f"memory-{n}-heap", "stage-polycorp",
@@ -949,12 +997,17 @@ def main() -> int:
             "multi_processing": {k: mp[k] for k in ("cpu_s", "wall_s", "docs_per_cpu_s", "maxrss_self_mb",
                                                     "maxrss_largest_child_mb", "peak_tree_rss_mb", "other_load")}
             | {"quality": mp["quality"]},
+            "runner_baseline_multi_processing": {k: base_mp[k] for k in (
+                "cpu_s", "maxrss_self_mb", "maxrss_largest_child_mb", "peak_tree_rss_mb", "other_load")},
+            "reducer_holds_max": {k.split(".", 1)[1]: v["max"] for k, v in im.get("reducer_holds", {}).items()},
             "heap": {k: heap[k] for k in ("cpu_s", "python_heap_peak_mb", "maxrss_self_mb", "other_load")}
             if heap else None,
         })
         results["memory"].append(row)
 
     report = make_report(results, metas, sizes, sims)
+    if not args.skip_baselines:
+        report["at_scale"] = at_scale(results, metas, sizes, args.retries)
     report.update({
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "polycorp_commit": commit_at_start if commit_at_start == code_version()
@@ -972,6 +1025,23 @@ def main() -> int:
         f.write("\n")
     print(f"wrote {os.path.relpath(json_path, ROOT)}")
     return 0
+
+
+def at_scale(results: dict, metas: dict, sizes: tuple, retries: int) -> dict:
+    """The faster baseline (text-dedup) on the largest corpus too, against polycorp's in_memory run
+    of section 3 on the same corpus: the ratio once fixed costs no longer dominate."""
+    n = sizes[-1]
+    c = os.path.join(ROOT, metas[n]["folder"])
+    td = measure(f"scale-{n}-text-dedup", "stage-textdedup", {"corpus": c, "out": os.path.join(WORK, f"out-scale-{n}-text-dedup")},
+                 retries)
+    td["quality"] = score(td["removed_ids"], c)
+    pc = results["memory"][-1]["in_memory"]
+    ratio = pc["docs_per_cpu_s"] / td["docs_per_cpu_s"]
+    print(f"\n4. at {n} documents: polycorp in_memory {pc['docs_per_cpu_s']:.0f} docs/CPU-s (recall "
+          f"{pc['quality']['recall']:.3f}), text-dedup {td['docs_per_cpu_s']:.0f} (recall {td['quality']['recall']:.3f}, "
+          f"maxrss {td['maxrss_self_mb']:.0f} MB): {ratio:.2f}×")
+    return {"documents": n, "polycorp_in_memory_docs_per_cpu_s": pc["docs_per_cpu_s"],
+            "text_dedup": {k: v for k, v in td.items() if k != "removed_ids"}, "ratio_vs_text_dedup": ratio}
 
 
 def make_report(results: dict, metas: dict, sizes: tuple, sims: dict) -> dict:
@@ -1077,7 +1147,8 @@ def make_report(results: dict, metas: dict, sizes: tuple, sims: dict) -> dict:
 
     print("\n3. polycorp's stage memory as the corpus grows (peak RSS, MB; heap = tracemalloc peak, in_memory)")
     print(f"  {'documents':>9} {'in_memory: maxrss':>18} {'docs/CPU-s':>11} {'multi_proc: runner':>19} "
-          f"{'largest worker':>15} {'tree peak':>10} {'docs/CPU-s':>11} {'heap peak':>10} {'recall':>7} {'other':>6}")
+          f"{'largest worker':>15} {'tree peak':>10} {'docs/CPU-s':>11} {'heap peak':>10} {'recall':>7} {'other':>6}"
+          f" {'baseline worker':>16} {'worker − baseline':>18} {'reducer holds (docs, docs, edges)':>34}")
     for row in results["memory"]:
         im_, mp_, hp = row["in_memory"], row["multi_processing"], row["heap"]
         other = max(im_["other_load"], mp_["other_load"], hp["other_load"] if hp else 0)
@@ -1085,7 +1156,10 @@ def make_report(results: dict, metas: dict, sizes: tuple, sims: dict) -> dict:
         print(f"  {row['documents']:>9} {im_['maxrss_self_mb']:>18.0f} {im_['docs_per_cpu_s']:>11.0f} "
               f"{mp_['maxrss_self_mb']:>19.0f} {mp_['maxrss_largest_child_mb']:>15.0f} "
               f"{mp_['peak_tree_rss_mb']:>10.0f} {mp_['docs_per_cpu_s']:>11.0f} {heap} "
-              f"{im_['quality']['recall']:>7.3f} {other:>6.2f}")
+              f"{im_['quality']['recall']:>7.3f} {other:>6.2f}"
+              f" {row['runner_baseline_multi_processing']['maxrss_largest_child_mb']:>16.0f}"
+              f" {mp_['maxrss_largest_child_mb'] - row['runner_baseline_multi_processing']['maxrss_largest_child_mb']:>18.0f}"
+              f" {', '.join(str(row['reducer_holds_max'].get(k, '-')) for k in ('band_group_documents', 'join_partition_documents', 'cc_partition_edges')):>34}")
     mem = results["memory"]
     growth = {}
     if len(mem) >= 2:
@@ -1099,12 +1173,25 @@ def make_report(results: dict, metas: dict, sizes: tuple, sims: dict) -> dict:
             "runner_rss_mb_per_1000_docs": (b["multi_processing"]["maxrss_self_mb"]
                                             - a["multi_processing"]["maxrss_self_mb"]) / dn,
             "heap_mb_per_1000_docs": (b["heap"]["python_heap_peak_mb"] - a["heap"]["python_heap_peak_mb"]) / dn,
+            "runner_baseline_largest_worker_rss_mb_per_1000_docs": (
+                b["runner_baseline_multi_processing"]["maxrss_largest_child_mb"]
+                - a["runner_baseline_multi_processing"]["maxrss_largest_child_mb"]) / dn,
         }
+        growth["largest_worker_minus_baseline_mb_per_1000_docs"] = (
+            growth["largest_worker_rss_mb_per_1000_docs"]
+            - growth["runner_baseline_largest_worker_rss_mb_per_1000_docs"])
         print(f"  {a['documents']} → {b['documents']} documents: in_memory process "
               f"+{growth['in_memory_rss_mb_per_1000_docs']:.1f} MB per 1,000 docs, runner "
               f"+{growth['runner_rss_mb_per_1000_docs']:.1f}, largest worker "
               f"+{growth['largest_worker_rss_mb_per_1000_docs']:.1f}, Python heap "
-              f"+{growth['heap_mb_per_1000_docs']:.2f}")
+              f"+{growth['heap_mb_per_1000_docs']:.2f}; the runner alone (baseline job, largest worker) "
+              f"+{growth['runner_baseline_largest_worker_rss_mb_per_1000_docs']:.1f}, so polycorp's own "
+              f"{growth['largest_worker_minus_baseline_mb_per_1000_docs']:+.2f} MB per 1,000 docs per worker")
+    print("  baseline = the same runner (multi_processing ×2) on the same corpus running a trivial job of the "
+          "same size (read → ~500-byte record per document → GroupByKey → count): the local runner ships a "
+          "stage's whole input to its workers, so its workers grow with the corpus whatever the job; "
+          "reducer holds = the largest share one reducer held at a time (Beam distribution metrics, max): "
+          "a (band, partition) group, a join partition, a components partition")
     print("  other = cores busy with anything else on the machine during the run (should be ~0)")
 
     strip = lambda r: {k: v for k, v in r.items() if k != "removed_ids"}  # noqa: E731

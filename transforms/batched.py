@@ -16,6 +16,6 @@ class BatchedParDo(beam.PTransform):
     def expand(self, elements):
         return (
             elements
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.max_batch_size)
+            | "Batch" >> beam.BatchElements(min_batch_size=self.max_batch_size, max_batch_size=self.max_batch_size)
             | self.step >> beam.ParDo(self.dofn)
         )

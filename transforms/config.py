@@ -67,6 +67,7 @@ class NearDedupConfig:
     batch_size: int
     min_similarity: float
     cc_rounds: int
+    partition_docs: int
     lsh_partitions: int
 
     def minhash(self):

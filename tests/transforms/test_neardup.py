@@ -105,8 +105,8 @@ def union_find_labels(edges) -> dict:
     return {x: find(x) for x in list(parent) if find(x) != x}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_components_in_beam_equal_union_find(seed):
+@pytest.mark.parametrize("seed,partitions", [(1, 1), (2, 3), (3, 7)])
+def test_components_in_beam_equal_union_find(seed, partitions):
     rng = random.Random(seed)
     nodes = [(f"n{i:03d}",) for i in range(120)]
     edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(90)]
@@ -114,8 +114,29 @@ def test_components_in_beam_equal_union_find(seed):
     edges = [(a, b) for a, b in edges if a != b]
     want = sorted(union_find_labels(edges).items())
     with local_pipeline() as p:
-        labels = connected_components(p | beam.Create(edges), rounds=6)
+        labels = connected_components(p | beam.Create(edges), rounds=6, partitions=partitions)
         assert_that(labels, lambda got: _equal(sorted(got), want))
+
+
+def test_components_cut_short_keep_more_never_fewer():
+    """A shuffled chain of 300 nodes over 16 partitions: 8 rounds finish it; after 1 round every
+    label still points inside the component, and the minimum is never labelled (never removed)."""
+    rng = random.Random(4)
+    order = rng.sample(range(10_000), 300)
+    nodes = [(1, i, 0, f"c{i:05d}") for i in order]
+    edges = list(zip(nodes, nodes[1:]))
+    smallest = min(nodes)
+    for rounds, check in [
+        (8, lambda got: _equal(sorted(got), sorted((n, smallest) for n in nodes if n != smallest))),
+        (1, lambda got: _check(len(got) < 299 and all(m in nodes and m < n for n, m in got)
+                               and smallest not in dict(got), got)),
+    ]:
+        with local_pipeline() as p:
+            assert_that(connected_components(p | beam.Create(edges), rounds=rounds, partitions=16), check)
+
+
+def _check(ok: bool, got) -> None:
+    assert ok, got[:5]
 
 
 def _equal(got, want):

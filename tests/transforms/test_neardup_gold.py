@@ -50,3 +50,17 @@ def test_exact_dedup_alone_misses_most(rows, config):
     exact_only = replace(config, near_dedup=replace(config.near_dedup, enabled=False))
     result = evaluate(rows, exact_only)
     assert result["precision"] == 1.0 and result["recall"] < 0.5, result
+
+
+def test_partitioned_shuffles_remove_the_same_documents(rows, config):
+    """Every shuffle of the stage is batched by partition; how many partitions (1 for this corpus
+    by default, ~one per 40 documents here) must not change a single removal or similarity."""
+    from dataclasses import replace
+
+    from transforms.dedup_eval import gold_docs, run_dedup
+
+    docs = gold_docs(rows, config)
+    many = replace(config, near_dedup=replace(config.near_dedup, partition_docs=40))
+    one = sorted(run_dedup(docs, config), key=lambda r: r["id"])
+    assert len(one) > 100
+    assert sorted(run_dedup(docs, many), key=lambda r: r["id"]) == one
