@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from transforms.bitext import AlignBitext
 from transforms.config import BuildConfig
 from transforms.dedup import ExactDedup, ReadPreviousKeys
 from transforms.extract import ExtractText
@@ -32,7 +33,7 @@ from transforms.neardup import ComputeSignatures, NearDedup
 from transforms.normalise import Normalise
 from transforms.quality import QualitySignals
 from transforms.read import InputFile, ReadWarc
-from transforms.records import Doc, Duplicate, Filtered, Reject
+from transforms.records import Bitext, BitextFiltered, Doc, Duplicate, Filtered, Reject
 from transforms.shard import ShardInfo, WritePartitioned
 from transforms.stats import (
     INPUT, KEPT, KEPT_CHARS, CountOutcomes, InvariantError, build_stats, check_invariant, counted,
@@ -191,13 +192,24 @@ def global_phase(staging_paths, config: BuildConfig, work_dir: str, previous=Non
     lined = (checked.docs, removed_ids) | "RepeatedLines" >> RepeatedLines(config)
     filtered = (staged.filtered, checked.filtered, lined.filtered) | "AllFiltered" >> beam.Flatten()
     shards = config.shards
-    written = (
+    outputs = [
         lined.docs | "WriteDocs" >> WritePartitioned(
             work_dir, "docs", Doc, shards, partition_of=lambda d: d.lang, partition_name="lang"),
         dups | "WriteDups" >> WritePartitioned(work_dir, "dups", Duplicate, shards),
         filtered | "WriteFiltered" >> WritePartitioned(work_dir, "filtered", Filtered, shards),
         staged.rejected | "WriteRejects" >> WritePartitioned(work_dir, "rejects", Reject, shards),
-    ) | "AllShards" >> beam.Flatten()
+    ]
+    bitext_counts = []
+    if config.bitext.enabled:
+        bitext = lined.docs | "AlignBitext" >> AlignBitext(config.bitext, config.langid)
+        outputs += [
+            bitext["pairs"] | "WriteBitext" >> WritePartitioned(
+                work_dir, "bitext", Bitext, shards, partition_of=lambda b: b.pair, partition_name="pair"),
+            bitext["filtered"] | "WriteBitextFiltered" >> WritePartitioned(
+                work_dir, "bitext_filtered", BitextFiltered, shards),
+        ]
+        bitext_counts = [bitext["counts"] | "BitextCounts" >> beam.MapTuple(lambda key, n: counted(key, n))]
+    written = tuple(outputs) | "AllShards" >> beam.Flatten()
 
     def kept_counts(info: ShardInfo):
         if info.kind == "docs":
@@ -209,6 +221,7 @@ def global_phase(staging_paths, config: BuildConfig, work_dir: str, previous=Non
         | "CountOutcomes" >> CountOutcomes(),
         written | "KeptCounts" >> beam.FlatMap(kept_counts),
         staged.input_records | "InputCounts" >> beam.Map(lambda n: counted((INPUT, "", ""), n)),
+        *bitext_counts,
     ) | "AllCounts" >> beam.Flatten() | "SumCounts" >> beam.CombinePerKey(sum)
 
     (
@@ -251,7 +264,7 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
 def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source: str | None = None) -> dict:
     """Run the pipeline of `plan`; returns the manifest. Raises BuildError on failure."""
     os.makedirs(plan.work_dir)
-    for kind in ("docs", "dups", "filtered", "rejects"):
+    for kind in ("docs", "dups", "filtered", "rejects", "bitext", "bitext_filtered"):
         os.makedirs(os.path.join(plan.work_dir, kind))
     input_paths = {i.staging_path: i.path for i in plan.inputs}
     try:

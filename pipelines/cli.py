@@ -61,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--resume", action="store_true",
                        help="continue the crawl in --out: URLs already fetched are not fetched again")
 
+    report = sub.add_parser("report", help="summarise a build: documents per language, outcomes, bitext pairs")
+    report.add_argument("build", help="a build directory (with manifest.json)")
+
     demo = sub.add_parser("demo", help="build the bundled multilingual sample end to end")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's outputs")
     return parser
@@ -81,7 +84,36 @@ def _summary(out_dir: str, elapsed: float) -> str:
     for what in ("filtered", "duplicates", "rejected"):
         if stats[what]:
             lines.append(f"  {what}: " + ", ".join(f"{k}={v}" for k, v in stats[what].items()))
+    lines += _bitext_lines(stats.get("bitext"))
     return "\n".join(lines)
+
+
+def _bitext_lines(bitext: dict | None) -> list[str]:
+    """Sentence pairs per language pair (kept of candidates), document pairs by evidence."""
+    if not bitext or not bitext["per_pair"]:
+        return []
+    lines = [f"  bitext: {bitext['document_pairs']} document pairs → {bitext['candidates']} sentence pairs aligned "
+             f"→ {bitext['kept']} kept, {sum(bitext['filtered'].values())} filtered, {bitext['duplicates']} duplicates",
+             f"  {'pair':<7} {'docs':>5} {'kept':>7} {'aligned':>8}  document evidence"]
+    for pair, row in sorted(bitext["per_pair"].items(), key=lambda kv: -kv[1]["kept"]):
+        evidence = ", ".join(f"{k}={v}" for k, v in row["document_pairs"].items())
+        lines.append(f"  {pair:<7} {sum(row['document_pairs'].values()):>5} {row['kept']:>7} {row['candidates']:>8}  {evidence}")
+    if bitext["filtered"]:
+        lines.append("  bitext filtered: " + ", ".join(f"{k}={v}" for k, v in bitext["filtered"].items()))
+    return lines
+
+
+def cmd_report(args, beam_args: list[str]) -> int:
+    """What a build holds, from its stats.json: documents per language, outcomes, bitext per pair."""
+    from pipelines.build import BuildError
+
+    if not os.path.exists(os.path.join(args.build, "manifest.json")):
+        raise BuildError(f"{args.build} is not a complete build (no manifest.json)")
+    text = _summary(args.build, 0.0).split("\n", 1)
+    print(text[0].replace(" in 0.0 s", ""))
+    if len(text) > 1:
+        print(text[1])
+    return 0
 
 
 def cmd_build(args, beam_args: list[str]) -> int:
@@ -152,11 +184,12 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     start = time.monotonic()
     run_build(plan, beam_args)
     print(_summary(corpus, time.monotonic() - start))
-    print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, dups/, filtered/, rejects/)")
+    print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, bitext/pair=*/, dups/, filtered/, "
+          f"bitext_filtered/, rejects/)")
     return 0
 
 
-COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo}
+COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo, "report": cmd_report}
 
 
 def _quiet_beam_logging() -> None:

@@ -94,6 +94,33 @@ class RepeatedLinesConfig:
 
 
 @dataclass(frozen=True)
+class BitextConfig:
+    enabled: bool
+    pairs: tuple[str, ...]
+    min_content_score: float
+    min_linked_score: float
+    max_postings: int
+    ratio_prior_chars: int
+    variance: float
+    w_len: float
+    w_skip_len: float
+    w_sim: float
+    band_min: int
+    band_sqrt: float
+    skip_prior: float
+    merge_prior: float
+    max_sentences: int
+    min_score: float
+    max_length_ratio: float
+    min_letter_share: float
+    min_chars: int
+    lid_min_confidence: float
+    use_lexicon: bool
+    lexicon_dirs: tuple[str, ...]
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class ShardConfig:
     target_bytes: int
     row_group_bytes: int
@@ -110,6 +137,7 @@ class BuildConfig:
     near_dedup: NearDedupConfig
     repeated_lines: RepeatedLinesConfig
     quality: QualityConfig
+    bitext: BitextConfig
     shards: ShardConfig
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,7 +157,7 @@ class BuildConfig:
 
 
 # Bump when the staging schema or the meaning of a staged column changes.
-STAGING_FORMAT_VERSION = 4
+STAGING_FORMAT_VERSION = 5
 
 _SECTIONS = {
     "read": ReadConfig,
@@ -139,6 +167,7 @@ _SECTIONS = {
     "near_dedup": NearDedupConfig,
     "repeated_lines": RepeatedLinesConfig,
     "quality": QualityConfig,
+    "bitext": BitextConfig,
     "shards": ShardConfig,
 }
 

@@ -85,8 +85,9 @@ def looks_binary(payload: bytes, max_control_ratio: float) -> bool:
     return (len(head) - text_bytes) / len(head) > max_control_ratio
 
 
-def html_to_text(html: str, main_content: bool) -> tuple[str | None, str]:
-    """(title, main text) of an HTML document; blocks are separated by newlines."""
+def html_to_text(html: str, main_content: bool, page_url: str | None = None):
+    """(title, main text) of an HTML document, blocks separated by newlines; with `page_url`,
+    (title, text, alternates): the page's other-language versions [(hreflang, canonical url)]."""
     tree = HTMLTree.parse(html)
     title = (tree.title or "").strip() or None
     text = extract_plain_text(
@@ -99,7 +100,11 @@ def html_to_text(html: str, main_content: bool) -> tuple[str | None, str]:
         form_fields=False,
         noscript=False,
     )
-    return title, text
+    if page_url is None:
+        return title, text
+    from transforms.links import page_links
+
+    return title, text, page_links(tree, page_url, follow=False).alternates
 
 
 def host_of(url: str) -> str:
@@ -123,10 +128,11 @@ def extract_document(record: RawRecord, config: ExtractConfig) -> Doc | Filtered
         return Filtered(doc_id, record.url, None, "binary_content", None, record.source, ctype)
     try:
         decoded, encoding = decode_payload(record.payload, record.header_charset)
+        alternates = None
         if is_text and not is_html:
             title, text = None, decoded
         else:
-            title, text = html_to_text(decoded, config.main_content)
+            title, text, alternates = html_to_text(decoded, config.main_content, record.url)
     except Exception as e:  # the extractor is C code: never let one page stop a worker
         return Reject(record.source, "extract", type(e).__name__, str(e)[:500], record.url)
     return Doc(
@@ -138,6 +144,7 @@ def extract_document(record: RawRecord, config: ExtractConfig) -> Doc | Filtered
         title=title,
         text=text,
         encoding=encoding,
+        alternates=[{"hreflang": h, "url": u} for h, u in alternates] if alternates else None,
     )
 
 

@@ -18,23 +18,29 @@ class PageLinks:
 def extract_links(html: str, page_url: str) -> PageLinks:
     """Followable links (`<a href>`, not rel=nofollow, none if meta robots says nofollow) and
     language alternates (`<link rel=alternate hreflang>` and language-switcher `<a hreflang|lang>`)."""
-    tree = HTMLTree.parse(html)
+    return page_links(HTMLTree.parse(html), page_url)
+
+
+def page_links(tree: HTMLTree, page_url: str, follow: bool = True) -> PageLinks:
+    """`extract_links` of a parsed page; only the alternates if not `follow`."""
     doc = tree.document
     base = page_url
     for element in doc.query_selector_all("base[href]"):
         base = _resolve(element.getattr("href"), page_url) or page_url
         break
-    nofollow = any(
+    nofollow = not follow or any(
         "nofollow" in (m.getattr("content") or "").lower()
         for m in doc.query_selector_all("meta[name]")
         if (m.getattr("name") or "").lower() == "robots"
     )
     out, seen, alt_seen = PageLinks(), set(), set()
     for a in doc.query_selector_all("a[href]"):
+        lang = a.getattr("hreflang") or a.getattr("lang")
+        if not lang and nofollow:
+            continue
         url = _resolve(a.getattr("href"), base)
         if url is None:
             continue
-        lang = a.getattr("hreflang") or a.getattr("lang")
         if lang and url != page_url and (lang, url) not in alt_seen:
             alt_seen.add((lang, url))
             out.alternates.append((lang, url))

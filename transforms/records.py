@@ -5,6 +5,7 @@ One module, one schema per kind of row, shared by every stage:
 - `RawRecord`: a WARC record that may hold a document (read stage → extract stage).
 - `Doc`: a document with its text and language (extract → language ID → staging → shards).
 - `Filtered`, `Duplicate`, `Reject`: what did not become a kept document, and why.
+- `Bitext`, `BitextFiltered`: aligned sentence pairs of translated documents, and the dropped ones.
 
 Every input record ends as exactly one of: a kept `Doc`, a `Filtered`, a `Duplicate` or a `Reject`.
 """
@@ -66,6 +67,7 @@ class Doc:
     text_hash: str = ""  # hash of the dedup-normalised text: equal hashes = exact duplicates
     minhash: bytes | None = None  # MinHash signature, uint32 little-endian (None: no shingles)
     quality: dict | None = None  # quality signals (transforms/quality.py), None if not computed
+    alternates: list | None = None  # [{"hreflang", "url"}]: the page's other-language versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,44 @@ class Duplicate:
     kind: str  # exact | near | ...
     similarity: float
     lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bitext:
+    """A sentence (or 2-sentence) pair of two aligned documents; src_lang < tgt_lang."""
+
+    id: str
+    src_lang: str
+    tgt_lang: str
+    src_text: str
+    tgt_text: str
+    score: float  # alignment confidence of the bead, (0, 1]
+    src_url: str
+    tgt_url: str
+    src_doc_id: str
+    tgt_doc_id: str
+    method: str  # document evidence and bead, e.g. "hreflang/1-1", "content/2-1"
+    doc_score: float = 0.0  # the document pair's content score
+
+    @property
+    def pair(self) -> str:
+        return f"{self.src_lang}-{self.tgt_lang}"
+
+
+@dataclass(frozen=True, slots=True)
+class BitextFiltered:
+    """A candidate sentence pair that was dropped, and why (`duplicate`: `detail` is the kept id)."""
+
+    id: str
+    src_lang: str
+    tgt_lang: str
+    src_text: str
+    tgt_text: str
+    score: float
+    src_doc_id: str
+    tgt_doc_id: str
+    reason: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +171,39 @@ DOC_SCHEMA = pa.schema(
         ("text_hash", pa.string()),
         ("minhash", pa.binary()),
         ("quality", QUALITY_TYPE),
+        ("alternates", pa.list_(pa.struct([("hreflang", pa.string()), ("url", pa.string())]))),
+    ]
+)
+
+BITEXT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("src_lang", pa.string()),
+        ("tgt_lang", pa.string()),
+        ("src_text", pa.string()),
+        ("tgt_text", pa.string()),
+        ("score", pa.float32()),
+        ("src_url", pa.string()),
+        ("tgt_url", pa.string()),
+        ("src_doc_id", pa.string()),
+        ("tgt_doc_id", pa.string()),
+        ("method", pa.string()),
+        ("doc_score", pa.float32()),
+    ]
+)
+
+BITEXT_FILTERED_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("src_lang", pa.string()),
+        ("tgt_lang", pa.string()),
+        ("src_text", pa.string()),
+        ("tgt_text", pa.string()),
+        ("score", pa.float32()),
+        ("src_doc_id", pa.string()),
+        ("tgt_doc_id", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
     ]
 )
 
@@ -168,7 +241,8 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 
-SCHEMAS = {Doc: DOC_SCHEMA, Filtered: FILTERED_SCHEMA, Duplicate: DUPLICATE_SCHEMA, Reject: REJECT_SCHEMA}
+SCHEMAS = {Doc: DOC_SCHEMA, Filtered: FILTERED_SCHEMA, Duplicate: DUPLICATE_SCHEMA, Reject: REJECT_SCHEMA,
+           Bitext: BITEXT_SCHEMA, BitextFiltered: BITEXT_FILTERED_SCHEMA}
 
 
 def to_table(records: list, cls: type) -> pa.Table:

@@ -75,8 +75,11 @@ def parquet_bytes(records: list, cls: type, sizes: list[int], config: ShardConfi
 
 
 def text_size(record) -> int:
-    text = getattr(record, "text", None)
-    return len(text.encode("utf-8")) + 64 if text else 64  # 64: the row's other columns, roughly
+    """Bytes of a record's text columns (+ 64 for the rest of the row, roughly)."""
+    return 64 + sum(len(t.encode("utf-8")) for t in (getattr(record, name, None) for name in _TEXT_COLUMNS) if t)
+
+
+_TEXT_COLUMNS = ("text", "src_text", "tgt_text")
 
 
 class WritePartitioned(beam.PTransform):

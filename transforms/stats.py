@@ -36,8 +36,52 @@ def outcome_key(record) -> tuple[str, str, str]:
     raise TypeError(f"not an outcome: {type(record).__name__}")
 
 
+BITEXT_OUTCOMES = ("bitext_candidates", "bitext_kept", "bitext_filtered", "bitext_duplicates",
+                   "document_pairs", "unaligned_sentences")
+
+
+def bitext_stats(counts: dict[tuple[str, str, str], int]) -> dict:
+    """The "bitext" section: per language pair, document pairs by evidence, sentences left
+    unaligned, candidate sentence pairs and what became of them (kept + filtered + duplicates =
+    candidates, checked by `check_invariant`)."""
+    pairs: dict[str, dict] = defaultdict(lambda: {"document_pairs": defaultdict(int), "unaligned_sentences": 0,
+                                                   "candidates": 0, "kept": 0, "filtered": defaultdict(int),
+                                                   "duplicates": 0})
+    for (outcome, reason, pair), n in sorted(counts.items()):
+        row = pairs[pair]
+        if outcome == "document_pairs":
+            row["document_pairs"][reason] += n
+        elif outcome == "unaligned_sentences":
+            row["unaligned_sentences"] += n
+        elif outcome == "bitext_candidates":
+            row["candidates"] += n
+        elif outcome == "bitext_kept":
+            row["kept"] += n
+        elif outcome == "bitext_filtered":
+            row["filtered"][reason] += n
+        elif outcome == "bitext_duplicates":
+            row["duplicates"] += n
+    per_pair = {p: {**v, "document_pairs": dict(sorted(v["document_pairs"].items())),
+                    "filtered": dict(sorted(v["filtered"].items()))} for p, v in sorted(pairs.items())}
+    filtered: dict[str, int] = defaultdict(int)
+    for v in per_pair.values():
+        for reason, n in v["filtered"].items():
+            filtered[reason] += n
+    return {
+        "document_pairs": sum(sum(v["document_pairs"].values()) for v in per_pair.values()),
+        "candidates": sum(v["candidates"] for v in per_pair.values()),
+        "kept": sum(v["kept"] for v in per_pair.values()),
+        "filtered": dict(sorted(filtered.items())),
+        "duplicates": sum(v["duplicates"] for v in per_pair.values()),
+        "per_pair": per_pair,
+    }
+
+
 def build_stats(counts: dict[tuple[str, str, str], int]) -> dict:
-    """stats.json from summed (outcome, reason, lang) counts."""
+    """stats.json from summed (outcome, reason, lang) counts (bitext outcomes: (outcome, reason,
+    language pair))."""
+    bitext = {k: n for k, n in counts.items() if k[0] in BITEXT_OUTCOMES}
+    counts = {k: n for k, n in counts.items() if k[0] not in BITEXT_OUTCOMES}
     totals: dict[str, dict[str, int]] = {o: defaultdict(int) for o in (FILTERED, DUPLICATES, REJECTED, SKIPPED)}
     per_language: dict[str, dict] = defaultdict(
         lambda: {"kept": 0, "chars": 0, "filtered": defaultdict(int), "duplicates": defaultdict(int)}
@@ -67,6 +111,7 @@ def build_stats(counts: dict[tuple[str, str, str], int]) -> dict:
                    "duplicates": dict(sorted(v["duplicates"].items()))}
             for lang, v in sorted(per_language.items())
         },
+        "bitext": bitext_stats(bitext),
     }
 
 
@@ -78,6 +123,11 @@ def check_invariant(stats: dict) -> None:
             f"accounting does not add up: {stats['input_records']} input records but "
             f"{accounted} kept + filtered + duplicates + rejected"
         )
+    bitext = stats.get("bitext")
+    if bitext:
+        for pair, v in bitext["per_pair"].items():
+            if v["kept"] + sum(v["filtered"].values()) + v["duplicates"] != v["candidates"]:
+                raise InvariantError(f"bitext accounting does not add up for {pair}: {v}")
 
 
 def metric_name(key: tuple[str, str, str]) -> str:

@@ -251,3 +251,27 @@ def test_overwrite_replaces_a_build_only_when_the_new_one_is_complete(tmp_path, 
     assert stats["kept"] == 0 and stats["filtered"]["too_short"] > 0
     assert json.loads((out / "manifest.json").read_text())["inputs"][0]["reused_staging"] is True
     assert first
+
+
+def test_bitext_shards_add_up_and_are_reported(sample_build):
+    """The sample's pages link their translations (hreflang): every pair of its 12 languages that
+    shares a page gives aligned sentence pairs, in bitext/pair=<a>-<b>/ with a < b; what was dropped
+    is in bitext_filtered/ with its reason; the counts match stats.json; `polycorp report` lists them."""
+    import pyarrow.dataset as ds
+
+    stats = json.loads((sample_build / "stats.json").read_text())["bitext"]
+    bitext = ds.dataset(sample_build / "bitext", format="parquet", partitioning="hive").to_table()
+    rows = bitext.to_pylist()
+    per_pair = Counter(r["pair"] for r in rows)
+    assert per_pair == {p: v["kept"] for p, v in stats["per_pair"].items() if v["kept"]}
+    assert {"de-en", "en-ja", "en-zh", "de-fr", "ja-zh"} <= set(per_pair)
+    assert all(r["src_lang"] < r["tgt_lang"] and r["pair"] == f"{r['src_lang']}-{r['tgt_lang']}" for r in rows)
+    assert all(r["method"].startswith("hreflang/") for r in rows)
+    dropped = read_kind(sample_build, "bitext_filtered").to_pylist()
+    assert len(dropped) == sum(stats["filtered"].values()) + stats["duplicates"]
+    assert stats["candidates"] == stats["kept"] + len(dropped)
+    manifest = json.loads((sample_build / "manifest.json").read_text())
+    listed = Counter(s["pair"] for s in manifest["shards"] if s["kind"] == "bitext" and s["rows"])
+    assert set(listed) == set(per_pair)
+    report = polycorp("report", sample_build).stdout
+    assert "bitext:" in report and f"de-en" in report and str(stats["per_pair"]["de-en"]["kept"]) in report

@@ -1,0 +1,404 @@
+"""Sentence alignment inside a document pair: a banded dynamic program over beads.
+
+Beads 1-1, 1-2, 2-1, 2-2 (a translation), 1-0 and 0-1 (a sentence without counterpart). A bead's
+cost is
+
+    −log P(bead)                                    Gale & Church's priors
+  + w_len · −log 2(1 − Φ(|δ|)),  δ = (l_t − c·l_s) / √(s²·(l_s + l_t / c) / 2)
+                                                    length in characters; c = the language pair's
+                                                    ratio learned from the data, s² its variance
+  + w_sim · mismatch                                how little the spans look like translations, from
+                                                    a scorer (0 when nothing tells)
+
+The similarity is pluggable (`Scorer`): `AnchorScorer` (the default) needs no model — shared
+numbers, identical tokens (names, commands, code), question/exclamation marks and, where a
+bilingual lexicon is available, dictionary translations, each weighted by its rarity in the
+document pair; the mismatch is the weight left unmatched. A model's sentence embeddings can
+replace it later (mismatch = 1 − the cosine of the spans' summed embeddings), with the same program.
+
+The program is banded: row i (source sentences) only visits target positions within `w` of a
+centre line — for a long pair, the path of a first pass over blocks of ~√n/2 sentences (the
+coarse-to-fine idea of Vecalign), for a short one the line of proportional length.
+w = band_min + band_sqrt · √max(n, m), so the cost is O(n · √n) cells, each row vectorised with
+numpy: a 5,000-sentence pair aligns in about two seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+# (source sentences, target sentences) of each bead
+BEADS = ((1, 1), (1, 0), (0, 1), (2, 1), (1, 2), (2, 2))
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    ratio: float = 1.0  # target characters per source character (learned per language pair)
+    variance: float = 6.8  # Gale & Church's s² (characters)
+    w_len: float = 1.0
+    w_skip_len: float = 1.0  # the length term of 1-0 / 0-1 beads (Gale & Church: as w_len)
+    w_sim: float = 3.0  # per unit of unmatched anchor weight
+    band_min: int = 12
+    band_sqrt: float = 2.0
+    # prior probabilities of the beads (Gale & Church's: 1-0 and 0-1 together 0.0099, 2-1 and 1-2
+    # together 0.089, 2-2 0.011, the rest 1-1)
+    skip_prior: float = 0.0099
+    merge_prior: float = 0.089
+    two_two_prior: float = 0.011
+
+    def priors(self) -> dict[tuple[int, int], float]:
+        one = 1.0 - self.skip_prior - self.merge_prior - self.two_two_prior
+        return {(1, 1): one, (1, 0): self.skip_prior / 2, (0, 1): self.skip_prior / 2,
+                (2, 1): self.merge_prior / 2, (1, 2): self.merge_prior / 2, (2, 2): self.two_two_prior}
+
+
+@dataclass(frozen=True, slots=True)
+class Bead:
+    src: tuple[int, ...]  # source sentence indices (0, 1 or 2 of them)
+    tgt: tuple[int, ...]
+    cost: float  # the bead's cost in the program
+    similarity: float  # the scorer's similarity of the two spans (0 for 1-0 / 0-1)
+    score: float  # alignment confidence in (0, 1]: exp(−(cost − the cost of a perfect 1-1 bead))
+
+
+# ------------------------------------------------------------------------------ scorers
+
+
+class PairScorer(Protocol):
+    skip_src: np.ndarray  # (n,) cost of leaving each source sentence without counterpart
+    skip_tgt: np.ndarray  # (m,) the same for target sentences
+
+    def row(self, i: int, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        """For the beads (di, dj) with di, dj ≥ 1 and di ≤ i that end in cells (i, js): source
+        span [i − di, i) against target spans [js − dj, js) → (cost ≥ 0: how little they look
+        like translations, additive over beads so that splitting or merging is judged by priors and
+        lengths; similarity in [0, 1], reported with the bead)."""
+
+
+class Scorer(Protocol):
+    def prepare(self, src: list[str], tgt: list[str], band: "Band", anchors=None) -> PairScorer:
+        """Per document pair: whatever the costs need, for the cells of `band`. `anchors`: the
+        sentences' `sentence_anchors` (no lexicon), already computed for the band; may be ignored."""
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:[-_./:@][^\W_]+)*", re.UNICODE)
+_NUMBER = re.compile(r"\d+")
+_MARKS = {"?": "?", "？": "?", "؟": "?", "!": "!", "！": "!"}
+_MARK = re.compile("[?？؟!！]")
+
+
+def sentence_anchors(sentence: str, lexicon_side=None) -> Counter:
+    """Anchors of one sentence: ("#", digits), ("=", token) for case-folded tokens of ≥ 2
+    characters, ("p", "?"/"!") for question and exclamation marks (any script's), and ("d", word)
+    from `lexicon_side` (a callable: tokens → the source words they stand for)."""
+    out = Counter()
+    for n in _NUMBER.findall(sentence):
+        out["#", n.lstrip("0") or "0"] += 1
+    tokens = [t.casefold() for t in _TOKEN.findall(sentence)]
+    for t in tokens:
+        if len(t) >= 2 and not t.isdigit():
+            out["=", t] += 1
+    for ch in _MARK.findall(sentence):
+        out["p", _MARKS[ch]] += 1
+    if lexicon_side is not None:
+        from transforms.lexicon import lexicon_tokens
+
+        for word in lexicon_side(lexicon_tokens(sentence)):
+            out["d", word] += 1
+    return out
+
+
+@dataclass
+class Band:
+    """Row i of the program visits target positions lo[i] .. hi[i] (inclusive)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int((self.hi - self.lo).max()) + 1
+
+
+class AnchorScorer:
+    """Weighted anchors (see `sentence_anchors`): an anchor found in both documents weighs
+    1 / (how many sentences hold it, on the side where it is commoner), so rare names and numbers
+    count fully and common words little; anchors never found on the other side count for nothing.
+    A bead's cost is the weight of its anchors left unmatched (a sentence without anchors costs
+    nothing, whatever it is paired with); its similarity the Dice of matched weight.
+    `lexicon`: an object with `translations(word) -> set` (transforms/lexicon.py), or None."""
+
+    def __init__(self, lexicon=None, dict_weight: float = 0.5):
+        self.lexicon, self.dict_weight = lexicon, dict_weight
+
+    def prepare(self, src: list[str], tgt: list[str], band: Band, anchors=None) -> "_AnchorPair":
+        if self.lexicon is None and anchors is not None:
+            return _AnchorPair(anchors[0], anchors[1], band, self.dict_weight)
+        lexicon_src = lexicon_tgt = None
+        if self.lexicon is not None:
+            from transforms.lexicon import lexicon_tokens
+
+            vocabulary = {t for s in src for t in lexicon_tokens(s)}
+            back = defaultdict(set)  # target word → the source words of this document it translates
+            for word in vocabulary:
+                for translation in self.lexicon.translations(word):
+                    back[translation].add(word)
+            lexicon_src = lambda tokens: [t for t in tokens if t in vocabulary and self.lexicon.translations(t)]  # noqa: E731
+            lexicon_tgt = lambda tokens: [w for t in tokens for w in back.get(t, ())]  # noqa: E731
+        a = [sentence_anchors(s, lexicon_src) for s in src]
+        b = [sentence_anchors(s, lexicon_tgt) for s in tgt]
+        return _AnchorPair(a, b, band, self.dict_weight)
+
+
+MARGIN = 2  # target positions below a row's band that a 2-sentence span may reach
+
+
+class _AnchorPair:
+    def __init__(self, a: list[Counter], b: list[Counter], band: Band, dict_weight: float = 0.0):
+        df_a = Counter(k for c in a for k in c)
+        df_b = Counter(k for c in b for k in c)
+        weight = {k: 1.0 / max(df_a[k], df_b.get(k, 0)) for k in df_a if k in df_b}
+        exact = {k: w for k, w in weight.items() if k[0] != "d"}
+        self.mass_a = np.array([sum(exact.get(k, 0.0) * n for k, n in c.items()) for c in a])
+        self.mass_b = np.array([sum(exact.get(k, 0.0) * n for k, n in c.items()) for c in b])
+        self.skip_src, self.skip_tgt = self.mass_a, self.mass_b
+        self.cum_b = np.concatenate(([0.0], np.cumsum(self.mass_b)))
+        # source sentence s is covered by beads ending in rows s+1 or s+2: their target spans lie
+        # in [lo[s] − 2, hi[s+2]) (lo and hi never decrease)
+        n = len(a)
+        self.base = band.lo[:n] - MARGIN  # column 0 of sentence s is target position base[s]
+        top = band.hi[np.minimum(np.arange(n) + 2, n)]
+        self.width = int((top - self.base).max()) + 1
+        self.cum = self._band_matches(a, b, exact, top)
+        # dictionary translations only ever add evidence: a lexicon misses too many real
+        # translations for an unmatched entry to count against a pair
+        self.dict_weight = dict_weight
+        dictionary = {k: w for k, w in weight.items() if k[0] == "d"}
+        self.cum_d = self._band_matches(a, b, dictionary, top) if dictionary and dict_weight else None
+
+    def _band_matches(self, a, b, weight, top) -> np.ndarray:
+        """Cumulative (over each sentence's band) weighted anchor matches: (n, width + 1)."""
+        postings = defaultdict(lambda: ([], []))
+        for j, c in enumerate(b):
+            for k, count in c.items():
+                if k in weight:
+                    postings[k][0].append(j)
+                    postings[k][1].append(count)
+        postings = {k: (np.array(js), np.array(ns, dtype=float)) for k, (js, ns) in postings.items()}
+        matches = np.zeros((len(a), self.width))
+        for i, c in enumerate(a):
+            lo, hi = self.base[i], top[i]
+            for k, count in c.items():
+                if k not in weight:
+                    continue
+                js, ns = postings[k]
+                start, end = np.searchsorted(js, lo), np.searchsorted(js, hi, side="right")
+                if start < end:
+                    matches[i, js[start:end] - lo] += weight[k] * np.minimum(ns[start:end], count)
+        return np.concatenate((np.zeros((len(a), 1)), np.cumsum(matches, axis=1)), axis=1)
+
+    def row(self, i: int, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        # columns of sentence s cover [lo[s] − 2, hi[s + 2]]: js − 2 … js are always inside for
+        # s = i − 1 and s = i − 2 (lo and hi never decrease)
+        out = {}
+        mass_b = {dj: self.cum_b[js] - self.cum_b[np.maximum(js - dj, 0)] for dj in (1, 2)}
+        shared, bonus = {}, {}
+        for di in (1, 2):
+            if di > i:
+                break
+            s = i - di
+            k = js - self.base[s]
+            for dj in (1, 2):
+                kk = np.maximum(k - dj, 0)
+                shared[di, dj] = self.cum[s, k] - self.cum[s, kk]
+                if self.cum_d is not None:
+                    bonus[di, dj] = self.cum_d[s, k] - self.cum_d[s, kk]
+        for di in (1, 2):
+            if di > i:
+                break
+            mass_a = self.mass_a[i - di:i].sum()
+            for dj in (1, 2):
+                sh = shared[1, dj] + (shared[2, dj] if di == 2 else 0.0)
+                mass = mass_a + mass_b[dj]
+                cost = np.maximum(mass - 2.0 * sh, 0.0)
+                if self.cum_d is not None:
+                    cost = cost - self.dict_weight * (bonus[1, dj] + (bonus[2, dj] if di == 2 else 0.0))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    sim = np.where(mass > 0, np.minimum(2.0 * sh / mass, 1.0), 0.0)
+                out[di, dj] = cost, sim
+        return out
+
+
+# ------------------------------------------------------------------------------ the band
+
+
+COARSE_FROM = 120  # sentences: longer documents are first aligned block by block
+
+
+def coarse_path(src: list[str], tgt: list[str], params: AlignParams, scorer) -> list[tuple[int, int]]:
+    """Where the alignment path of a long document pair runs, from a first pass over blocks of
+    k ≈ √n / 2 sentences (joined) with a band wide enough to hold every block: the corners between
+    its beads, in sentence positions (Vecalign's coarse-to-fine idea). Empty for short documents,
+    whose band is centred on proportional length."""
+    n, m = len(src), len(tgt)
+    if max(n, m) < COARSE_FROM:
+        return []
+    k = max(2, int(math.sqrt(max(n, m)) / 2))
+    blocks_src = [" ".join(src[i:i + k]) for i in range(0, n, k)]
+    blocks_tgt = [" ".join(tgt[j:j + k]) for j in range(0, m, k)]
+    # blocks: a whole block without counterpart is rare, and its length says so (w_skip_len)
+    wide = replace(params, band_min=max(len(blocks_src), len(blocks_tgt)) + 2, w_skip_len=params.w_len)
+    coarse = align(blocks_src, blocks_tgt, wide, scorer)
+    points, i, j = [], 0, 0
+    for bead in coarse.beads[:-1]:
+        i, j = i + len(bead.src), j + len(bead.tgt)
+        points.append((min(i * k, n) - 1, min(j * k, m) - 1))
+    return points
+
+
+def make_band(src_lens: np.ndarray, tgt_lens: np.ndarray, points: list[tuple[int, int]],
+              params: AlignParams) -> Band:
+    """Rows 0..n, each a window of target positions around a centre line through the anchor
+    points (or, between and beyond them, proportional to cumulative length)."""
+    n, m = len(src_lens), len(tgt_lens)
+    cs = np.concatenate(([0.0], np.cumsum(src_lens)))
+    ct = np.concatenate(([0.0], np.cumsum(tgt_lens)))
+    knots = [(0, 0)] + [(i + 0.5, j + 0.5) for i, j in points] + [(n, m)]
+    centre = np.empty(n + 1)
+    for (i0, j0), (i1, j1) in zip(knots, knots[1:]):
+        rows = np.arange(math.ceil(i0), math.floor(i1) + 1)
+        if not len(rows):
+            continue
+        # inside a segment: proportional to the characters covered on each side
+        a0, a1 = np.interp([i0, i1], np.arange(n + 1), cs)
+        b0, b1 = np.interp([j0, j1], np.arange(m + 1), ct)
+        frac = (cs[rows] - a0) / (a1 - a0) if a1 > a0 else (rows - i0) / max(i1 - i0, 1e-9)
+        target_chars = b0 + np.clip(frac, 0, 1) * (b1 - b0)
+        centre[rows] = np.interp(target_chars, ct, np.arange(m + 1))
+    w = params.band_min + params.band_sqrt * math.sqrt(max(n, m, 1))
+    lo = np.clip(np.floor(centre - w), 0, m).astype(np.int64)
+    hi = np.clip(np.ceil(centre + w), 0, m).astype(np.int64)
+    lo[0], hi[n] = 0, m
+    lo = np.minimum.accumulate(lo[::-1])[::-1]  # lo non-decreasing from the end backwards
+    hi = np.maximum.accumulate(hi)
+    lo[1:] = np.minimum(lo[1:], hi[:-1])  # consecutive rows overlap: a path always exists
+    return Band(lo, hi)
+
+
+# ------------------------------------------------------------------------------ the program
+
+
+def _neg_log_erfc(z: np.ndarray) -> np.ndarray:
+    """−log erfc(z) for z ≥ 0 (Numerical Recipes' erfcc, relative error < 1.2e-7), without
+    underflow for large z."""
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    return z * z - poly - np.log(t)
+
+
+def length_cost(ls, lt, params: AlignParams) -> np.ndarray:
+    """Gale & Church's −log P(|δ| ≥ observed) for span lengths ls (source) and lt (target)."""
+    ls = np.asarray(ls, dtype=float)
+    lt = np.asarray(lt, dtype=float)
+    mean = np.maximum((ls + lt / params.ratio) / 2.0, 1.0)
+    delta = np.abs(lt - ls * params.ratio) / np.sqrt(params.variance * mean)
+    return _neg_log_erfc(delta / math.sqrt(2.0))
+
+
+@dataclass
+class Alignment:
+    beads: list[Bead] = field(default_factory=list)
+    cells: int = 0  # cells the program visited (for the band's cost)
+
+
+def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
+          scorer: Scorer | None = None) -> Alignment:
+    """The minimum-cost sequence of beads covering both sentence lists in order."""
+    n, m = len(src), len(tgt)
+    if n == 0 or m == 0:
+        beads = [Bead((i,), (), 0.0, 0.0, 0.0) for i in range(n)] + [Bead((), (j,), 0.0, 0.0, 0.0) for j in range(m)]
+        return Alignment(beads, 0)
+    scorer = scorer or AnchorScorer()
+    sl = np.array([len(s) for s in src], dtype=float)
+    tl = np.array([len(t) for t in tgt], dtype=float)
+    anchors = [sentence_anchors(x) for x in src], [sentence_anchors(x) for x in tgt]
+    band = make_band(sl, tl, coarse_path(src, tgt, params, scorer), params)
+    pair = scorer.prepare(src, tgt, band, anchors=anchors)
+    cs = np.concatenate(([0.0], np.cumsum(sl)))
+    ct = np.concatenate(([0.0], np.cumsum(tl)))
+    width = band.width
+    inf = np.inf
+    cost = np.full((n + 1, width), inf)
+    back = np.full((n + 1, width), -1, dtype=np.int8)
+    prior = {b: -math.log(p) for b, p in params.priors().items()}
+    skip_t = prior[(0, 1)] + params.w_skip_len * length_cost(np.zeros(m), tl, params) + params.w_sim * pair.skip_tgt
+    skip_s = prior[(1, 0)] + params.w_skip_len * length_cost(sl, np.zeros(n), params) + params.w_sim * pair.skip_src
+    sims = np.zeros((n + 1, width), dtype=np.float32)  # similarity of the bead ending in each cell
+    for i in range(n + 1):
+        lo, hi = band.lo[i], band.hi[i]
+        js = np.arange(lo, hi + 1)
+        row = np.full(len(js), inf)
+        arg = np.full(len(js), -1, dtype=np.int8)
+        sim_row = np.zeros(len(js))
+        if i == 0:
+            row[js == 0] = 0.0
+        else:
+            scores = pair.row(i, js)
+            spans = [(di, dj) for di, dj in ((1, 1), (1, 2), (2, 1), (2, 2)) if di <= i]
+            ls = np.concatenate([np.full(len(js), cs[i] - cs[i - di]) for di, _ in spans])
+            lt = np.concatenate([ct[js] - ct[np.maximum(js - dj, 0)] for _, dj in spans])
+            lengths = params.w_len * length_cost(ls, lt, params)
+            length_of = {span: lengths[k * len(js):(k + 1) * len(js)] for k, span in enumerate(spans)}
+            for b, (di, dj) in enumerate(BEADS):
+                if di == 0 or di > i:
+                    continue
+                p = i - di
+                # cells (i, j) whose predecessor (p, j − dj) lies in row p's band: one slice
+                a0 = max(lo, band.lo[p] + dj) - lo
+                a1 = min(hi, band.hi[p] + dj) - lo + 1
+                if a0 >= a1:
+                    continue
+                start = a0 + lo - dj - band.lo[p]
+                prev = cost[p, start:start + a1 - a0]
+                if dj == 0:
+                    c = prev + skip_s[i - 1]
+                else:
+                    span_cost, sim = scores[di, dj]
+                    c = prev + (prior[(di, dj)] + length_of[di, dj][a0:a1] + params.w_sim * span_cost[a0:a1])
+                seg = row[a0:a1]
+                better = c < seg
+                if better.any():
+                    seg[better] = c[better]
+                    arg[a0:a1][better] = b
+                    sim_row[a0:a1][better] = sim[a0:a1][better] if dj else 0.0
+        # 0-1 beads move along the row: F[j] = min(E[j], F[j−1] + skip_t[j−1]) as a prefix scan
+        if len(js) > 1:
+            steps = np.concatenate(([0.0], skip_t[js[1:] - 1]))
+            acc = np.cumsum(steps)
+            scanned = np.minimum.accumulate(row - acc) + acc
+            moved = scanned < row - 1e-9  # strictly better, not a rounding of the same value
+            row[moved], arg[moved], sim_row[moved] = scanned[moved], BEADS.index((0, 1)), 0.0
+        cost[i, :len(js)], back[i, :len(js)], sims[i, :len(js)] = row, arg, sim_row
+    beads = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        k = j - band.lo[i]
+        b = back[i, k]
+        if b < 0:
+            raise RuntimeError(f"no path through the band at ({i}, {j})")  # cannot happen: rows overlap
+        di, dj = BEADS[b]
+        p, q = i - di, j - dj
+        prev_cost = 0.0 if p == 0 and q == 0 else cost[p, q - band.lo[p]]
+        bead_cost = float(cost[i, k] - prev_cost)
+        beads.append(Bead(tuple(range(p, i)), tuple(range(q, j)), bead_cost, float(sims[i, k]),
+                          math.exp(-max(0.0, bead_cost - prior[(1, 1)]))))
+        i, j = p, q
+    return Alignment(beads[::-1], int((band.hi - band.lo + 1).sum()))
