@@ -102,13 +102,18 @@ def align_pair(a: Side, b: Side, doc_pair: DocPair, ratio: float, config: Bitext
 
 
 class _AlignSentences(beam.DoFn):
-    """(pair id, grouped sides) → candidate Bitext rows; counts as tagged outputs."""
+    """(DocPair, its two sides) → candidate sentence pairs, filtered right here (fastText on both
+    sides of all of a document pair's candidates in one call): kept Bitext rows (main), dropped ones
+    (tagged "filtered"), counts (tagged "counts")."""
 
-    def __init__(self, config: BitextConfig):
-        self.config = config
+    def __init__(self, config: BitextConfig, langid: LangIdConfig):
+        self.config, self.langid = config, langid
         self.pairs = Metrics.counter("bitext", "document_pairs_aligned")
 
     def setup(self):
+        from transforms.langid import LanguageIdentifier
+
+        self.identifier = LanguageIdentifier(self.langid.model_path(), self.langid.max_chars)
         self.lexicons = {}
 
     def _lexicon(self, a: str, b: str):
@@ -133,36 +138,28 @@ class _AlignSentences(beam.DoFn):
         yield beam.pvalue.TaggedOutput("counts", ((DOC_PAIRS, doc_pair.method, pair), 1))
         if unaligned:
             yield beam.pvalue.TaggedOutput("counts", ((UNALIGNED, "", pair), unaligned))
-        for row in rows:
-            yield row, ratio
-
-
-class _FilterPairs(beam.DoFn):
-    """Batches of (Bitext, ratio) → Bitext (kept) or BitextFiltered (tagged "filtered"); fastText
-    on both sides, loaded once per worker."""
-
-    def __init__(self, config: BitextConfig, langid: LangIdConfig):
-        self.config, self.langid = config, langid
-
-    def setup(self):
-        from transforms.langid import LanguageIdentifier
-
-        self.identifier = LanguageIdentifier(self.langid.model_path(), self.langid.max_chars)
-
-    def process(self, batch):
-        langs = self.identifier.predict([r.src_text for r, _ in batch] + [r.tgt_text for r, _ in batch])
-        n = len(batch)
-        for k, (row, ratio) in enumerate(batch):
-            failed = pair_filter(row.src_text, row.tgt_text, row.score, ratio, self.config)
-            if failed is None:
-                for side, expected, (lang, prob) in (("src", row.src_lang, langs[k]), ("tgt", row.tgt_lang, langs[n + k])):
-                    if lang != expected and prob >= self.config.lid_min_confidence:
-                        failed = "language", f"{side} is {lang} ({prob:.2f}), not {expected}"
-                        break
+        if not rows:
+            return
+        yield beam.pvalue.TaggedOutput("counts", ((CANDIDATES, "", pair), len(rows)))
+        for row, failed in zip(rows, self._check(rows, ratio)):
             if failed is None:
                 yield row
             else:
                 yield beam.pvalue.TaggedOutput("filtered", _dropped(row, *failed))
+
+    def _check(self, rows: list[Bitext], ratio: float) -> list[tuple[str, str | None] | None]:
+        langs = self.identifier.predict([r.src_text for r in rows] + [r.tgt_text for r in rows])
+        n, out = len(rows), []
+        for k, row in enumerate(rows):
+            failed = pair_filter(row.src_text, row.tgt_text, row.score, ratio, self.config)
+            if failed is None:
+                for side, expected, (lang, prob) in (("src", row.src_lang, langs[k]),
+                                                     ("tgt", row.tgt_lang, langs[n + k])):
+                    if lang != expected and prob >= self.config.lid_min_confidence:
+                        failed = "language", f"{side} is {lang} ({prob:.2f}), not {expected}"
+                        break
+            out.append(failed)
+        return out
 
 
 def _dropped(row: Bitext, reason: str, detail: str | None) -> BitextFiltered:
@@ -218,23 +215,18 @@ class AlignBitext(beam.PTransform):
             | "Ratio" >> beam.MapTuple(lambda pair, ab: (pair, learned_ratio(ab[0], ab[1], prior)))
         )
         aligned = sides | "AlignSentences" >> beam.ParDo(
-            _AlignSentences(config), ratios=beam.pvalue.AsDict(ratios)).with_outputs("counts", main="rows")
-        checked = (
-            aligned.rows
-            | "BatchPairs" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
-            | "FilterPairs" >> beam.ParDo(_FilterPairs(config, self.langid)).with_outputs("filtered", main="kept")
-        )
+            _AlignSentences(config, self.langid), ratios=beam.pvalue.AsDict(ratios)).with_outputs(
+            "counts", "filtered", main="kept")
         unique = (
-            checked.kept
+            aligned.kept
             | "ByContent" >> beam.Map(lambda r: ((r.src_lang, r.tgt_lang, _normalised(r.src_text),
                                                   _normalised(r.tgt_text)), r))
             | "GroupIdentical" >> beam.GroupByKey()
             | "KeepOne" >> beam.FlatMap(_keep_one).with_outputs("duplicates", main="pairs")
         )
-        filtered = (checked.filtered, unique.duplicates) | "AllDropped" >> beam.Flatten()
+        filtered = (aligned.filtered, unique.duplicates) | "AllDropped" >> beam.Flatten()
         counts = (
             aligned.counts,
-            aligned.rows | "CountCandidates" >> beam.Map(lambda rv: ((CANDIDATES, "", rv[0].pair), 1)),
             unique.pairs | "CountKept" >> beam.Map(lambda r: ((KEPT, "", r.pair), 1)),
             filtered | "CountDropped" >> beam.Map(
                 lambda f: ((DUPLICATE, "", f"{f.src_lang}-{f.tgt_lang}") if f.reason == "duplicate"

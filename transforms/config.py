@@ -117,7 +117,6 @@ class BitextConfig:
     lid_min_confidence: float
     use_lexicon: bool
     lexicon_dirs: tuple[str, ...]
-    batch_size: int
 
 
 @dataclass(frozen=True)

@@ -74,11 +74,12 @@ class PairScorer(Protocol):
     skip_src: np.ndarray  # (n,) cost of leaving each source sentence without counterpart
     skip_tgt: np.ndarray  # (m,) the same for target sentences
 
-    def row(self, i: int, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-        """For the beads (di, dj) with di, dj ≥ 1 and di ≤ i that end in cells (i, js): source
-        span [i − di, i) against target spans [js − dj, js) → (cost ≥ 0: how little they look
-        like translations, additive over beads so that splitting or merging is judged by priors and
-        lengths; similarity in [0, 1], reported with the bead)."""
+    def costs(self, rows: np.ndarray, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        """For the beads (di, dj) with di, dj ≥ 1 ending in cells (rows[r], js[r, k]) — row i, target
+        position j — source span [i − di, i) against target span [j − dj, j): (cost ≥ 0, how little
+        they look like translations, additive over beads so that splitting or merging is judged by
+        priors and lengths; similarity in [0, 1], reported with the bead), each shaped like `js`.
+        Cells with i < di or j < dj may hold anything (the program ignores them)."""
 
 
 class Scorer(Protocol):
@@ -203,26 +204,27 @@ class _AnchorPair:
                     matches[i, js[start:end] - lo] += weight[k] * np.minimum(ns[start:end], count)
         return np.concatenate((np.zeros((len(a), 1)), np.cumsum(matches, axis=1)), axis=1)
 
-    def row(self, i: int, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-        # columns of sentence s cover [lo[s] − 2, hi[s + 2]]: js − 2 … js are always inside for
-        # s = i − 1 and s = i − 2 (lo and hi never decrease)
-        out = {}
-        mass_b = {dj: self.cum_b[js] - self.cum_b[np.maximum(js - dj, 0)] for dj in (1, 2)}
+    def costs(self, rows: np.ndarray, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        # sentence s's columns cover [lo[s] − 2, hi[s + 2]]: for s = i − 1 and s = i − 2 every
+        # js − 2 … js of row i is inside (lo and hi never decrease); clipping only touches cells
+        # the program ignores
+        n = len(self.mass_a)
+        last = self.cum.shape[1] - 1
         shared, bonus = {}, {}
         for di in (1, 2):
-            if di > i:
-                break
-            s = i - di
+            s = np.clip(rows - di, 0, n - 1)[:, None]
             k = js - self.base[s]
             for dj in (1, 2):
-                kk = np.maximum(k - dj, 0)
-                shared[di, dj] = self.cum[s, k] - self.cum[s, kk]
+                hi_k, lo_k = np.clip(k, 0, last), np.clip(k - dj, 0, last)
+                shared[di, dj] = self.cum[s, hi_k] - self.cum[s, lo_k]
                 if self.cum_d is not None:
-                    bonus[di, dj] = self.cum_d[s, k] - self.cum_d[s, kk]
+                    bonus[di, dj] = self.cum_d[s, hi_k] - self.cum_d[s, lo_k]
+        m_cum = self.cum_b
+        mass_b = {dj: m_cum[js] - m_cum[np.maximum(js - dj, 0)] for dj in (1, 2)}
+        cum_a = np.concatenate(([0.0], np.cumsum(self.mass_a)))
+        out = {}
         for di in (1, 2):
-            if di > i:
-                break
-            mass_a = self.mass_a[i - di:i].sum()
+            mass_a = (cum_a[rows] - cum_a[np.maximum(rows - di, 0)])[:, None]
             for dj in (1, 2):
                 sh = shared[1, dj] + (shared[2, dj] if di == 2 else 0.0)
                 mass = mass_a + mass_b[dj]
@@ -231,14 +233,15 @@ class _AnchorPair:
                     cost = cost - self.dict_weight * (bonus[1, dj] + (bonus[2, dj] if di == 2 else 0.0))
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sim = np.where(mass > 0, np.minimum(2.0 * sh / mass, 1.0), 0.0)
-                out[di, dj] = cost, sim
+                out[di, dj] = cost, sim.astype(np.float32)
         return out
 
 
 # ------------------------------------------------------------------------------ the band
 
 
-COARSE_FROM = 120  # sentences: longer documents are first aligned block by block
+COARSE_FROM = 200  # sentences: longer documents are first aligned block by block
+CHUNK_ROWS = 256  # rows whose bead costs are computed at once (bounded memory for long documents)
 
 
 def coarse_path(src: list[str], tgt: list[str], params: AlignParams, scorer) -> list[tuple[int, int]]:
@@ -342,7 +345,21 @@ def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
     skip_t = prior[(0, 1)] + params.w_skip_len * length_cost(np.zeros(m), tl, params) + params.w_sim * pair.skip_tgt
     skip_s = prior[(1, 0)] + params.w_skip_len * length_cost(sl, np.zeros(n), params) + params.w_sim * pair.skip_src
     sims = np.zeros((n + 1, width), dtype=np.float32)  # similarity of the bead ending in each cell
+    merges = [(b, di, dj) for b, (di, dj) in enumerate(BEADS) if di and dj]
+    ks = np.arange(width)
     for i in range(n + 1):
+        if i % CHUNK_ROWS == 0:  # bead costs of the next rows, vectorised over the band
+            rows = np.arange(i, min(i + CHUNK_ROWS, n + 1))
+            js_chunk = np.minimum(band.lo[rows][:, None] + ks[None, :], m)
+            scores = pair.costs(rows, js_chunk)
+            totals = {}
+            for b, di, dj in merges:
+                ls = (cs[rows] - cs[np.maximum(rows - di, 0)])[:, None]
+                lt = ct[js_chunk] - ct[np.maximum(js_chunk - dj, 0)]
+                span_cost, sim = scores[di, dj]
+                totals[b] = (prior[(di, dj)] + params.w_len * length_cost(ls, lt, params)
+                             + params.w_sim * span_cost, sim)
+        r = i % CHUNK_ROWS
         lo, hi = band.lo[i], band.hi[i]
         js = np.arange(lo, hi + 1)
         row = np.full(len(js), inf)
@@ -351,12 +368,6 @@ def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
         if i == 0:
             row[js == 0] = 0.0
         else:
-            scores = pair.row(i, js)
-            spans = [(di, dj) for di, dj in ((1, 1), (1, 2), (2, 1), (2, 2)) if di <= i]
-            ls = np.concatenate([np.full(len(js), cs[i] - cs[i - di]) for di, _ in spans])
-            lt = np.concatenate([ct[js] - ct[np.maximum(js - dj, 0)] for _, dj in spans])
-            lengths = params.w_len * length_cost(ls, lt, params)
-            length_of = {span: lengths[k * len(js):(k + 1) * len(js)] for k, span in enumerate(spans)}
             for b, (di, dj) in enumerate(BEADS):
                 if di == 0 or di > i:
                     continue
@@ -371,14 +382,14 @@ def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
                 if dj == 0:
                     c = prev + skip_s[i - 1]
                 else:
-                    span_cost, sim = scores[di, dj]
-                    c = prev + (prior[(di, dj)] + length_of[di, dj][a0:a1] + params.w_sim * span_cost[a0:a1])
+                    bead_cost, sim = totals[b]
+                    c = prev + bead_cost[r, a0:a1]
                 seg = row[a0:a1]
                 better = c < seg
                 if better.any():
                     seg[better] = c[better]
                     arg[a0:a1][better] = b
-                    sim_row[a0:a1][better] = sim[a0:a1][better] if dj else 0.0
+                    sim_row[a0:a1][better] = sim[r, a0:a1][better] if dj else 0.0
         # 0-1 beads move along the row: F[j] = min(E[j], F[j−1] + skip_t[j−1]) as a prefix scan
         if len(js) > 1:
             steps = np.concatenate(([0.0], skip_t[js[1:] - 1]))

@@ -266,7 +266,8 @@ def test_bitext_shards_add_up_and_are_reported(sample_build):
     assert per_pair == {p: v["kept"] for p, v in stats["per_pair"].items() if v["kept"]}
     assert {"de-en", "en-ja", "en-zh", "de-fr", "ja-zh"} <= set(per_pair)
     assert all(r["src_lang"] < r["tgt_lang"] and r["pair"] == f"{r['src_lang']}-{r['tgt_lang']}" for r in rows)
-    assert all(r["method"].startswith("hreflang/") for r in rows)
+    # the language switcher links nearly everything; the rest (a second zh locale, …) by content
+    assert sum(r["method"].startswith("hreflang/") for r in rows) >= 0.99 * len(rows)
     dropped = read_kind(sample_build, "bitext_filtered").to_pylist()
     assert len(dropped) == sum(stats["filtered"].values()) + stats["duplicates"]
     assert stats["candidates"] == stats["kept"] + len(dropped)
@@ -274,4 +275,4 @@ def test_bitext_shards_add_up_and_are_reported(sample_build):
     listed = Counter(s["pair"] for s in manifest["shards"] if s["kind"] == "bitext" and s["rows"])
     assert set(listed) == set(per_pair)
     report = polycorp("report", sample_build).stdout
-    assert "bitext:" in report and f"de-en" in report and str(stats["per_pair"]["de-en"]["kept"]) in report
+    assert "bitext:" in report and "de-en" in report and str(stats["per_pair"]["de-en"]["kept"]) in report

@@ -91,13 +91,13 @@ class OracleScorer:
             skip_src = np.full(len(src), 2.0)
             skip_tgt = np.full(len(tgt), 2.0)
 
-            def row(self, i, js):
+            def costs(self, rows, js):
                 out = {}
                 for di in (1, 2):
                     for dj in (1, 2):
-                        if di <= i:
-                            good = np.array([di == dj == 1 and (i - 1, j - 1) in links for j in js])
-                            out[di, dj] = np.where(good, 0.0, 5.0), good.astype(float)
+                        good = np.array([[di == dj == 1 and (i - 1, j - 1) in links for j in row_js]
+                                         for i, row_js in zip(rows, js)])
+                        out[di, dj] = np.where(good, 0.0, 5.0), good.astype(np.float32)
                 return out
 
         return Pair()
