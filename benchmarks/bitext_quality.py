@@ -42,7 +42,7 @@ def load(name: str) -> list[dict]:
 
 def main() -> int:
     from transforms.bitext import align_params
-    from transforms.bitext_eval import evaluate_documents, evaluate_units
+    from transforms.bitext_eval import evaluate_documents, evaluate_units, long_pair
     from transforms.config import load_config
     from transforms.sentalign import AnchorScorer, align
 
@@ -75,13 +75,7 @@ def main() -> int:
                   + min(((p, v["f1"]) for p, v in d["per_pair"].items()), key=lambda x: x[1])[0])
     # a long pair: every dev de-en document, one after the other
     rows = [r for r in load("units-dev.jsonl.gz") if r["pair"] == "de-en"]
-    src, tgt, gold = [], [], set()
-    while len(src) < 5000:
-        for r in rows:
-            bs, bt = len(src), len(tgt)
-            src += r["src_units"]
-            tgt += r["tgt_units"]
-            gold |= {(bs + i, bt + j) for i, j in r["alignment"]}
+    src, tgt, gold = long_pair(rows, 5000)
     ratio = sum(map(len, tgt)) / sum(map(len, src))
     t = time.process_time()
     alignment = align(src, tgt, replace(align_params(config.bitext), ratio=ratio), AnchorScorer())

@@ -126,11 +126,7 @@ class _AlignSentences(beam.DoFn):
         return self.lexicons[a, b]
 
     def process(self, element, ratios):
-        doc_pair, sides = element
-        by_id = {s.id: s for s in sides}
-        a, b = by_id.get(doc_pair.a_id), by_id.get(doc_pair.b_id)
-        if a is None or b is None:
-            return
+        doc_pair, a, b = element
         pair = f"{a.lang}-{b.lang}"
         ratio = ratios.get(pair, 1.0)
         rows, unaligned = align_pair(a, b, doc_pair, ratio, self.config, self._lexicon(a.lang, b.lang))
@@ -205,7 +201,7 @@ class AlignBitext(beam.PTransform):
             | "SideOfPair" >> beam.FlatMap(
                 lambda kv: [(f"{p.a_id}|{p.b_id}", (p, side)) for side in kv[1]["doc"] for p in kv[1]["pair"]])
             | "GroupByPair" >> beam.GroupByKey()
-            | "PairWithSides" >> beam.MapTuple(lambda _, ps: (ps[0][0], [side for _, side in ps]))
+            | "PairWithSides" >> beam.FlatMap(_with_sides)
         )
         prior = config.ratio_prior_chars
         ratios = (
@@ -235,9 +231,16 @@ class AlignBitext(beam.PTransform):
         return {"pairs": unique.pairs, "filtered": filtered, "counts": counts}
 
 
-def _pair_lengths(element):
-    doc_pair, sides = element
-    by_id = {s.id: s for s in sides}
+def _with_sides(element):
+    """(pair key, [(DocPair, Side)] of its two documents) → (DocPair, side a, side b)."""
+    grouped = list(element[1])
+    by_id = {side.id: side for _, side in grouped}
+    doc_pair = grouped[0][0]
     if doc_pair.a_id in by_id and doc_pair.b_id in by_id:
-        yield f"{doc_pair.a_lang}-{doc_pair.b_lang}", (len(by_id[doc_pair.a_id].text), len(by_id[doc_pair.b_id].text))
+        yield doc_pair, by_id[doc_pair.a_id], by_id[doc_pair.b_id]
+
+
+def _pair_lengths(element):
+    doc_pair, a, b = element
+    yield f"{doc_pair.a_lang}-{doc_pair.b_lang}", (len(a.text), len(b.text))
 

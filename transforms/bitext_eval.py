@@ -63,6 +63,19 @@ def evaluate_units(rows: list[dict], config: BuildConfig, lexicons: bool | None 
             "lexicons": sorted(f"{a}-{b_}" for (a, b_), lex in lexicon_cache.items() if lex is not None)}
 
 
+def long_pair(rows: list[dict], min_units: int) -> tuple[list[str], list[str], set[tuple[int, int]]]:
+    """Gold unit documents one after the other (again from the first while there are fewer than
+    `min_units` source units): one long pair with its gold links, for the aligner's scaling."""
+    src, tgt, gold = [], [], set()
+    while len(src) < min_units:
+        for r in rows:
+            base_s, base_t = len(src), len(tgt)
+            src += r["src_units"]
+            tgt += r["tgt_units"]
+            gold |= {(base_s + i, base_t + j) for i, j in r["alignment"]}
+    return src, tgt, gold
+
+
 def evaluate_documents(rows: list[dict], config: BuildConfig, url_field: str = "url_opaque") -> dict:
     """Precision / recall of document pairs per language pair, the aligner run per host on
     `url_field` URLs (no hreflang links)."""
