@@ -14,7 +14,10 @@ Gold (benchmarks/bitext/, built by make_gold.py from Debian packages; see its RE
   URLs (content evidence only), no hreflang links.
 
 Speed: unit pairs aligned per CPU-second (`time.process_time`) over the dev units, in one process;
-and a 5,000-unit pair (all dev documents of de-en, one after the other) — cells visited and time.
+a 5,000-unit pair (all dev documents of de-en, one after the other) — cells visited and time; and
+the bitext stage inside a build: the bundled sample built twice from a warm staging cache, with
+and without bitext (CPU seconds of the build process and its children), the difference per
+document pair.
 
 Writes benchmarks/results/bitext_quality.json.
 """
@@ -88,12 +91,51 @@ def main() -> int:
           f"recall of gold links {found / len(gold):.3f}")
     print(f"speed: {out['units']['dev']['unit_pairs_per_cpu_s']:.0f} gold unit pairs aligned per CPU-second (dev)")
     if not args.dev_only:
+        out["build"] = build_cost()
+        b = out["build"]
+        print(f"sample build (warm staging): {b['cpu_s_with_bitext']:.1f} CPU s with bitext, "
+              f"{b['cpu_s_without_bitext']:.1f} without; {b['document_pairs']:,} document pairs, "
+              f"{b['sentence_pairs_kept']:,} kept: {b['ms_per_document_pair']:.1f} ms per document pair, "
+              f"{b['candidates_per_cpu_s']:.0f} candidate sentence pairs per CPU-second")
+    if not args.dev_only:
         path = os.path.join(HERE, "results", "bitext_quality.json")
         with open(path, "w") as f:
             json.dump(out, f, indent=2)
             f.write("\n")
         print(f"wrote {os.path.relpath(path, ROOT)}")
     return 0
+
+
+def build_cost() -> dict:
+    """CPU seconds of the bitext stage in a build of the bundled sample (warm staging cache)."""
+    import resource
+    import subprocess
+    import tempfile
+
+    from pipelines.sample import SAMPLE_WARC
+
+    def build(out: str, cache: str, config: str | None) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cmd = [sys.executable, "-m", "pipelines.cli", "build", str(SAMPLE_WARC), "--out", out,
+               "--cache", cache, "--quiet"] + (["--config", config] if config else [])
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cache, off = os.path.join(tmp, "cache"), os.path.join(tmp, "off.toml")
+        with open(off, "w") as f:
+            f.write("[bitext]\nenabled = false\n")
+        build(os.path.join(tmp, "warm"), cache, off)  # fills the staging cache
+        without = build(os.path.join(tmp, "without"), cache, off)
+        with_bitext = build(os.path.join(tmp, "with"), cache, None)
+        with open(os.path.join(tmp, "with", "stats.json")) as f:
+            stats = json.load(f)["bitext"]
+    return {"cpu_s_with_bitext": with_bitext, "cpu_s_without_bitext": without,
+            "document_pairs": stats["document_pairs"], "candidates": stats["candidates"],
+            "sentence_pairs_kept": stats["kept"],
+            "ms_per_document_pair": 1000 * (with_bitext - without) / stats["document_pairs"],
+            "candidates_per_cpu_s": stats["candidates"] / (with_bitext - without)}
 
 
 if __name__ == "__main__":

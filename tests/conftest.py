@@ -50,6 +50,16 @@ def warc_builder(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def no_bitext(tmp_path_factory) -> Path:
+    """A config without the bitext stage, for tests of what happens before it (staging, resume,
+    overwrite, bad input): bitext is ~85% of a sample build's time and has its own tests (incl.
+    the byte-identical rebuild)."""
+    path = tmp_path_factory.mktemp("config") / "no-bitext.toml"
+    path.write_text("[bitext]\nenabled = false\n")
+    return path
+
+
+@pytest.fixture(scope="session")
 def sample_build(tmp_path_factory, sample_warc) -> Path:
     out = tmp_path_factory.mktemp("sample") / "corpus"
     polycorp("build", sample_warc, "--out", out)

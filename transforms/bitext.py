@@ -15,14 +15,16 @@ pair): the counts add up in stats.json's "bitext" section.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import apache_beam as beam
+import regex
 from apache_beam.metrics import Metrics
 
 from transforms.config import BitextConfig, LangIdConfig
 from transforms.docalign import DocPair, align_host, doc_features
-from transforms.records import Bitext, BitextFiltered, stable_hash
+from transforms.records import Bitext, BitextFiltered, pickled_as_tuple, stable_hash
 from transforms.sentalign import AlignParams, AnchorScorer, align
 from transforms.sentences import split_sentences
 
@@ -31,14 +33,24 @@ CANDIDATES, KEPT, FILTERED, DUPLICATE, DOC_PAIRS, UNALIGNED = (
     "unaligned_sentences")
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Side:
-    """One document of a document pair, with its text."""
+    """One document of a document pair, split into sentences (once per document, however many
+    pairs it is in)."""
 
     id: str
     url: str
     lang: str
-    text: str
+    sentences: tuple[str, ...]
+
+    @staticmethod
+    def of(doc_id: str, url: str, lang: str, text: str) -> "Side":
+        return Side(doc_id, url, lang, tuple(split_sentences(text, lang)))
+
+    @property
+    def chars(self) -> int:
+        return sum(map(len, self.sentences))
 
 
 def learned_ratio(chars_a: int, chars_b: int, prior_chars: int) -> float:
@@ -58,9 +70,13 @@ def _normalised(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+_LETTERS = regex.compile(r"[\p{L}\p{M}]+")  # letters and the marks written on them (Devanagari, Thai vowels)
+
+
 def letter_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    return sum(c.isalpha() for c in chars) / len(chars) if chars else 0.0
+    """Letters (with their combining marks) among the characters that are not white space."""
+    visible = sum(map(len, text.split()))
+    return sum(map(len, _LETTERS.findall(text))) / visible if visible else 0.0
 
 
 def pair_filter(src: str, tgt: str, score: float, ratio: float, config: BitextConfig) -> tuple[str, str] | None:
@@ -83,8 +99,8 @@ def pair_filter(src: str, tgt: str, score: float, ratio: float, config: BitextCo
 
 def align_pair(a: Side, b: Side, doc_pair: DocPair, ratio: float, config: BitextConfig, lexicon=None):
     """One document pair → (candidate Bitext rows, number of sentences left without counterpart)."""
-    src = split_sentences(a.text, a.lang)[: config.max_sentences]
-    tgt = split_sentences(b.text, b.lang)[: config.max_sentences]
+    src = list(a.sentences[: config.max_sentences])
+    tgt = list(b.sentences[: config.max_sentences])
     alignment = align(src, tgt, replace(align_params(config), ratio=ratio), AnchorScorer(lexicon))
     rows, unaligned = [], 0
     for bead in alignment.beads:
@@ -137,24 +153,33 @@ class _AlignSentences(beam.DoFn):
         if not rows:
             return
         yield beam.pvalue.TaggedOutput("counts", ((CANDIDATES, "", pair), len(rows)))
+        dropped = Counter()
         for row, failed in zip(rows, self._check(rows, ratio)):
             if failed is None:
-                yield row
+                yield content_key(row), row
             else:
+                dropped[failed[0]] += 1
                 yield beam.pvalue.TaggedOutput("filtered", _dropped(row, *failed))
+        for reason, n in sorted(dropped.items()):
+            yield beam.pvalue.TaggedOutput("counts", ((FILTERED, reason, pair), n))
 
     def _check(self, rows: list[Bitext], ratio: float) -> list[tuple[str, str | None] | None]:
-        langs = self.identifier.predict([r.src_text for r in rows] + [r.tgt_text for r in rows])
-        n, out = len(rows), []
-        for k, row in enumerate(rows):
-            failed = pair_filter(row.src_text, row.tgt_text, row.score, ratio, self.config)
-            if failed is None:
-                for side, expected, (lang, prob) in (("src", row.src_lang, langs[k]),
-                                                     ("tgt", row.tgt_lang, langs[n + k])):
-                    if lang != expected and prob >= self.config.lid_min_confidence:
-                        failed = "language", f"{side} is {lang} ({prob:.2f}), not {expected}"
-                        break
-            out.append(failed)
+        """The first rule each row fails (language ID last, only for rows that pass the rest)."""
+        out = [pair_filter(r.src_text, r.tgt_text, r.score, ratio, self.config) for r in rows]
+        left = [row for row, failed in zip(rows, out) if failed is None]
+        if not left:
+            return out
+        langs = self.identifier.predict([r.src_text for r in left] + [r.tgt_text for r in left])
+        checked = iter(range(len(left)))
+        for k, failed in enumerate(out):
+            if failed is not None:
+                continue
+            row, q = rows[k], next(checked)
+            for side, expected, (lang, prob) in (("src", row.src_lang, langs[q]),
+                                                 ("tgt", row.tgt_lang, langs[len(left) + q])):
+                if lang != expected and prob >= self.config.lid_min_confidence:
+                    out[k] = "language", f"{side} is {lang} ({prob:.2f}), not {expected}"
+                    break
         return out
 
 
@@ -163,13 +188,22 @@ def _dropped(row: Bitext, reason: str, detail: str | None) -> BitextFiltered:
                           row.src_doc_id, row.tgt_doc_id, reason, detail)
 
 
+def content_key(row: Bitext) -> str:
+    """Rows with the same key are the same pair of sentences (normalised texts, same languages)."""
+    return stable_hash(row.src_lang, row.tgt_lang, _normalised(row.src_text), _normalised(row.tgt_text))
+
+
 def _keep_one(element):
-    """Identical pairs (same normalised texts): the one with the smallest id stays."""
+    """Identical pairs (same content key): the one with the smallest id stays, the others are
+    duplicates pointing at it; counted here (tagged "counts")."""
     _, rows = element
     rows = sorted(rows, key=lambda r: r.id)
     yield rows[0]
+    yield beam.pvalue.TaggedOutput("counts", ((KEPT, "", rows[0].pair), 1))
     for row in rows[1:]:
         yield beam.pvalue.TaggedOutput("duplicates", _dropped(row, "duplicate", rows[0].id))
+    if len(rows) > 1:
+        yield beam.pvalue.TaggedOutput("counts", ((DUPLICATE, "", rows[0].pair), len(rows) - 1))
 
 
 class AlignBitext(beam.PTransform):
@@ -195,11 +229,10 @@ class AlignBitext(beam.PTransform):
                                               frozenset(config.pairs)))
         )
         sides = (
-            {"doc": docs | "ById" >> beam.Map(lambda d: (d.id, Side(d.id, d.url, d.lang, d.text))),
+            {"doc": docs | "ById" >> beam.Map(lambda d: (d.id, (d.url, d.lang, d.text))),
              "pair": doc_pairs | "PairSides" >> beam.FlatMap(lambda p: [(p.a_id, p), (p.b_id, p)])}
             | "JoinTexts" >> beam.CoGroupByKey()
-            | "SideOfPair" >> beam.FlatMap(
-                lambda kv: [(f"{p.a_id}|{p.b_id}", (p, side)) for side in kv[1]["doc"] for p in kv[1]["pair"]])
+            | "SideOfPair" >> beam.FlatMap(_side_of_pairs)
             | "GroupByPair" >> beam.GroupByKey()
             | "PairWithSides" >> beam.FlatMap(_with_sides)
         )
@@ -214,21 +247,25 @@ class AlignBitext(beam.PTransform):
             _AlignSentences(config, self.langid), ratios=beam.pvalue.AsDict(ratios)).with_outputs(
             "counts", "filtered", main="kept")
         unique = (
-            aligned.kept
-            | "ByContent" >> beam.Map(lambda r: ((r.src_lang, r.tgt_lang, _normalised(r.src_text),
-                                                  _normalised(r.tgt_text)), r))
+            aligned.kept  # (content key, row)
             | "GroupIdentical" >> beam.GroupByKey()
-            | "KeepOne" >> beam.FlatMap(_keep_one).with_outputs("duplicates", main="pairs")
+            | "KeepOne" >> beam.FlatMap(_keep_one).with_outputs("duplicates", "counts", main="pairs")
         )
         filtered = (aligned.filtered, unique.duplicates) | "AllDropped" >> beam.Flatten()
-        counts = (
-            aligned.counts,
-            unique.pairs | "CountKept" >> beam.Map(lambda r: ((KEPT, "", r.pair), 1)),
-            filtered | "CountDropped" >> beam.Map(
-                lambda f: ((DUPLICATE, "", f"{f.src_lang}-{f.tgt_lang}") if f.reason == "duplicate"
-                           else (FILTERED, f.reason, f"{f.src_lang}-{f.tgt_lang}"), 1)),
-        ) | "AllBitextCounts" >> beam.Flatten()
+        counts = (aligned.counts, unique.counts) | "AllBitextCounts" >> beam.Flatten()
         return {"pairs": unique.pairs, "filtered": filtered, "counts": counts}
+
+
+def _side_of_pairs(element):
+    """(document id, {"doc": [(url, lang, text)], "pair": [DocPair]}) → (pair key, (DocPair, Side))
+    for each pair the document is in; the document is split into sentences only if it is in one."""
+    doc_id, joined = element
+    if not joined["pair"]:
+        return
+    for doc in joined["doc"]:
+        side = Side.of(doc_id, *doc)
+        for p in joined["pair"]:
+            yield f"{p.a_id}|{p.b_id}", (p, side)
 
 
 def _with_sides(element):
@@ -242,5 +279,5 @@ def _with_sides(element):
 
 def _pair_lengths(element):
     doc_pair, a, b = element
-    yield f"{doc_pair.a_lang}-{doc_pair.b_lang}", (len(a.text), len(b.text))
+    yield f"{doc_pair.a_lang}-{doc_pair.b_lang}", (a.chars, b.chars)
 

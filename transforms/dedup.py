@@ -21,9 +21,10 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.records import Doc, Duplicate
+from transforms.records import Doc, Duplicate, pickled_as_tuple
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DocKey:
     """What dedup needs of a document: identity, address and size, not its text."""

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from transforms.records import pickled_as_tuple
+
 METHOD_RANK = {"hreflang": 0, "url": 1, "content": 2}
 
 # Country codes and old spellings that sites use for a language (only ever matched against the
@@ -154,6 +156,7 @@ def evidence_tokens(text: str) -> Counter:
     return tokens
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DocFeatures:
     """What document alignment needs of a document (no text)."""
@@ -185,6 +188,7 @@ def doc_features(doc_id: str, url: str, lang: str, text: str, alternates=()) -> 
                        tuple(sorted(evidence_tokens(text).items())), paragraphs, len(text))
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DocPair:
     """Two documents of one host judged translations of each other; a_lang < b_lang."""

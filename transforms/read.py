@@ -27,13 +27,14 @@ from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator
 
 from transforms.config import ReadConfig
-from transforms.records import Filtered, RawRecord, Reject, stable_hash
+from transforms.records import Filtered, RawRecord, Reject, pickled_as_tuple, stable_hash
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 _SCAN_CHUNK = 1 << 20
 _MAX_HTTP_HEADER = 1 << 16
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A WARC record that cannot hold a document (warcinfo, request, metadata, revisit)."""

@@ -12,6 +12,7 @@ Every input record ends as exactly one of: a kept `Doc`, a `Filtered`, a `Duplic
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
@@ -33,6 +34,16 @@ def shard_of(key: str, n_shards: int) -> int:
     return int(key[:16], 16) % n_shards
 
 
+def pickled_as_tuple(cls):
+    """Pickle a slotted dataclass as (class, field values). Beam pickles every element it moves
+    between stages; the dataclass default calls `fields()` for every object and took ~10% of a
+    sample build's CPU."""
+    values = operator.attrgetter(*[f.name for f in fields(cls)])
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class RawRecord:
     source: str  # "<input path>@<byte offset of the record>"
@@ -50,6 +61,7 @@ class RawRecord:
         return stable_hash(self.url, self.record_id, self.source.rsplit("@", 1)[-1])
 
 
+@pickled_as_tuple
 @dataclass(slots=True)
 class Doc:
     id: str
@@ -70,6 +82,7 @@ class Doc:
     alternates: list | None = None  # [{"hreflang", "url"}]: the page's other-language versions
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Filtered:
     id: str
@@ -81,6 +94,7 @@ class Filtered:
     detail: str | None = None  # e.g. the HTTP status, the content type, the score that failed
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Duplicate:
     id: str
@@ -92,6 +106,7 @@ class Duplicate:
     lang: str = ""
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Bitext:
     """A sentence (or 2-sentence) pair of two aligned documents; src_lang < tgt_lang."""
@@ -114,6 +129,7 @@ class Bitext:
         return f"{self.src_lang}-{self.tgt_lang}"
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class BitextFiltered:
     """A candidate sentence pair that was dropped, and why (`duplicate`: `detail` is the kept id)."""
@@ -130,6 +146,7 @@ class BitextFiltered:
     detail: str | None = None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Reject:
     source: str

@@ -19,8 +19,11 @@ replace it later (mismatch = 1 − the cosine of the spans' summed embeddings), 
 The program is banded: row i (source sentences) only visits target positions within `w` of a
 centre line — for a long pair, the path of a first pass over blocks of ~√n/2 sentences (the
 coarse-to-fine idea of Vecalign), for a short one the line of proportional length.
-w = band_min + band_sqrt · √max(n, m), so the cost is O(n · √n) cells, each row vectorised with
-numpy: a 5,000-sentence pair aligns in about two seconds.
+w = band_min + band_sqrt · √max(n, m), so the cost is O(n · √n) cells. Bead costs are computed
+with numpy over blocks of rows and the band; the program itself and the anchor matching run as
+numba-compiled loops (a row at a time in numpy cost ~30 small array operations per row, which
+dominated short documents): a 5,500-sentence pair aligns in ~0.6 CPU s
+(benchmarks/bitext_quality.py). Compiled code is cached beside the module (numba `cache=True`).
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+import numba
 import numpy as np
 
 # (source sentences, target sentences) of each bead
 BEADS = ((1, 1), (1, 0), (0, 1), (2, 1), (1, 2), (2, 2))
+MERGES = tuple(b for b in BEADS if b[0] and b[1])  # beads pairing sentences, whose costs a scorer gives
 
 
 @dataclass(frozen=True)
@@ -98,15 +103,10 @@ def sentence_anchors(sentence: str, lexicon_side=None) -> Counter:
     """Anchors of one sentence: ("#", digits), ("=", token) for case-folded tokens of ≥ 2
     characters, ("p", "?"/"!") for question and exclamation marks (any script's), and ("d", word)
     from `lexicon_side` (a callable: tokens → the source words they stand for)."""
-    out = Counter()
-    for n in _NUMBER.findall(sentence):
-        out["#", n.lstrip("0") or "0"] += 1
-    tokens = [t.casefold() for t in _TOKEN.findall(sentence)]
-    for t in tokens:
-        if len(t) >= 2 and not t.isdigit():
-            out["=", t] += 1
-    for ch in _MARK.findall(sentence):
-        out["p", _MARKS[ch]] += 1
+    keys = [("#", n.lstrip("0") or "0") for n in _NUMBER.findall(sentence)]
+    keys += [("=", t) for t in map(str.casefold, _TOKEN.findall(sentence)) if len(t) >= 2 and not t.isdigit()]
+    keys += [("p", _MARKS[ch]) for ch in _MARK.findall(sentence)]
+    out = Counter(keys)
     if lexicon_side is not None:
         from transforms.lexicon import lexicon_tokens
 
@@ -160,14 +160,47 @@ class AnchorScorer:
 MARGIN = 2  # target positions below a row's band that a 2-sentence span may reach
 
 
+def _anchor_table(counters: list[Counter], ids: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentences' anchors as arrays (sentence, anchor number from `ids`, count), in order."""
+    sentence, key, count = [], [], []
+    for s, c in enumerate(counters):
+        sentence += [s] * len(c)
+        key += [ids.setdefault(k, len(ids)) for k in c]
+        count += c.values()
+    return np.array(sentence, dtype=np.int64), np.array(key, dtype=np.int64), np.array(count, dtype=float)
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_match_kernel(sentence, key, count, post_sentence, post_count, post_start, weight, base, top, n, width):  # pragma: no cover (compiled)
+    """matches[s, j − base[s]] = Σ over anchors k of source sentence s found in target sentence j,
+    base[s] ≤ j ≤ top[s]: weight[k] · min(the counts on both sides)."""
+    matches = np.zeros((n, width))
+    for e in range(len(sentence)):
+        k = key[e]
+        w = weight[k]
+        if w == 0.0:
+            continue
+        s, lo = sentence[e], base[sentence[e]]
+        first, last = post_start[k], post_start[k + 1]
+        start = first + np.searchsorted(post_sentence[first:last], lo)
+        end = first + np.searchsorted(post_sentence[first:last], top[s], side="right")
+        for q in range(start, end):
+            matches[s, post_sentence[q] - lo] += w * min(post_count[q], count[e])
+    return matches
+
+
 class _AnchorPair:
     def __init__(self, a: list[Counter], b: list[Counter], band: Band, dict_weight: float = 0.0):
-        df_a = Counter(k for c in a for k in c)
-        df_b = Counter(k for c in b for k in c)
-        weight = {k: 1.0 / max(df_a[k], df_b.get(k, 0)) for k in df_a if k in df_b}
-        exact = {k: w for k, w in weight.items() if k[0] != "d"}
-        self.mass_a = np.array([sum(exact.get(k, 0.0) * n for k, n in c.items()) for c in a])
-        self.mass_b = np.array([sum(exact.get(k, 0.0) * n for k, n in c.items()) for c in b])
+        ids: dict = {}  # anchor → its number
+        src, tgt = _anchor_table(a, ids), _anchor_table(b, ids)
+        df_a = np.bincount(src[1], minlength=len(ids))  # sentences holding each anchor
+        df_b = np.bincount(tgt[1], minlength=len(ids))
+        with np.errstate(divide="ignore"):
+            weight = np.where((df_a > 0) & (df_b > 0), 1.0 / np.maximum(df_a, df_b), 0.0)
+        from_lexicon = np.array([key[0] == "d" for key in ids], dtype=bool)
+        exact = np.where(from_lexicon, 0.0, weight)
+        self.mass_a = np.bincount(src[0], weights=exact[src[1]] * src[2], minlength=len(a))
+        self.mass_b = np.bincount(tgt[0], weights=exact[tgt[1]] * tgt[2], minlength=len(b))
         self.skip_src, self.skip_tgt = self.mass_a, self.mass_b
         self.cum_b = np.concatenate(([0.0], np.cumsum(self.mass_b)))
         # source sentence s is covered by beads ending in rows s+1 or s+2: their target spans lie
@@ -176,33 +209,20 @@ class _AnchorPair:
         self.base = band.lo[:n] - MARGIN  # column 0 of sentence s is target position base[s]
         top = band.hi[np.minimum(np.arange(n) + 2, n)]
         self.width = int((top - self.base).max()) + 1
-        self.cum = self._band_matches(a, b, exact, top)
+        # the target side's anchors as postings: sorted by anchor, then sentence
+        order = np.lexsort((tgt[0], tgt[1]))
+        postings = tgt[0][order], tgt[2][order], np.searchsorted(tgt[1][order], np.arange(len(ids) + 1))
+        self.cum = self._band_matches(src, postings, exact, top)
         # dictionary translations only ever add evidence: a lexicon misses too many real
         # translations for an unmatched entry to count against a pair
         self.dict_weight = dict_weight
-        dictionary = {k: w for k, w in weight.items() if k[0] == "d"}
-        self.cum_d = self._band_matches(a, b, dictionary, top) if dictionary and dict_weight else None
+        dictionary = np.where(from_lexicon, weight, 0.0)
+        self.cum_d = self._band_matches(src, postings, dictionary, top) if dict_weight and dictionary.any() else None
 
-    def _band_matches(self, a, b, weight, top) -> np.ndarray:
+    def _band_matches(self, src, postings, weight, top) -> np.ndarray:
         """Cumulative (over each sentence's band) weighted anchor matches: (n, width + 1)."""
-        postings = defaultdict(lambda: ([], []))
-        for j, c in enumerate(b):
-            for k, count in c.items():
-                if k in weight:
-                    postings[k][0].append(j)
-                    postings[k][1].append(count)
-        postings = {k: (np.array(js), np.array(ns, dtype=float)) for k, (js, ns) in postings.items()}
-        matches = np.zeros((len(a), self.width))
-        for i, c in enumerate(a):
-            lo, hi = self.base[i], top[i]
-            for k, count in c.items():
-                if k not in weight:
-                    continue
-                js, ns = postings[k]
-                start, end = np.searchsorted(js, lo), np.searchsorted(js, hi, side="right")
-                if start < end:
-                    matches[i, js[start:end] - lo] += weight[k] * np.minimum(ns[start:end], count)
-        return np.concatenate((np.zeros((len(a), 1)), np.cumsum(matches, axis=1)), axis=1)
+        matches = _band_match_kernel(*src, *postings, weight, self.base, top, len(self.mass_a), self.width)
+        return np.concatenate((np.zeros((len(matches), 1)), np.cumsum(matches, axis=1)), axis=1)
 
     def costs(self, rows: np.ndarray, js: np.ndarray) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         # sentence s's columns cover [lo[s] − 2, hi[s + 2]]: for s = i − 1 and s = i − 2 every
@@ -316,6 +336,56 @@ def length_cost(ls, lt, params: AlignParams) -> np.ndarray:
     return _neg_log_erfc(delta / math.sqrt(2.0))
 
 
+_BEAD_DI = np.array([di for di, _ in BEADS], dtype=np.int64)
+_BEAD_DJ = np.array([dj for _, dj in BEADS], dtype=np.int64)
+_BEAD_MERGE = np.array([MERGES.index(b) if b in MERGES else -1 for b in BEADS], dtype=np.int64)
+_ZERO_ONE = BEADS.index((0, 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _program_rows(i0, i1, lo, hi, cost, back, sims, bead_cost, bead_sim, skip_s, skip_t):  # pragma: no cover (compiled)
+    """Rows i0 .. i1 − 1 of the program, in place (cost, back: the bead ending in each cell, sims).
+    Row i, cell k is target position lo[i] + k; bead_cost / bead_sim [merge, i − i0, k] hold the
+    scorer's and length costs of the MERGES beads ending there. 1-0 beads come from the row above,
+    0-1 beads move along the row (a prefix scan). Ties keep the earlier bead of BEADS."""
+    for i in range(i0, i1):
+        r = i - i0
+        lo_i, hi_i = lo[i], hi[i]
+        w = hi_i - lo_i + 1
+        if i == 0:
+            if lo_i == 0:
+                cost[0, 0] = 0.0
+        else:
+            for b in range(len(_BEAD_DI)):
+                di, dj, k = _BEAD_DI[b], _BEAD_DJ[b], _BEAD_MERGE[b]
+                if di == 0 or di > i:
+                    continue
+                p = i - di
+                # cells (i, j) whose predecessor (p, j − dj) lies in row p's band
+                a0 = max(lo_i, lo[p] + dj) - lo_i
+                a1 = min(hi_i, hi[p] + dj) - lo_i + 1
+                shift = lo_i - dj - lo[p]
+                for a in range(a0, a1):
+                    c = cost[p, a + shift] + (skip_s[i - 1] if k < 0 else bead_cost[k, r, a])
+                    if c < cost[i, a]:
+                        cost[i, a] = c
+                        back[i, a] = b
+                        sims[i, a] = 0.0 if k < 0 else bead_sim[k, r, a]
+        # 0-1 beads: F[j] = min(E[j], F[j − 1] + skip_t[j − 1]), as min over the row of E − acc, + acc
+        acc = 0.0
+        best = cost[i, 0]
+        for a in range(1, w):
+            acc += skip_t[lo_i + a - 1]
+            e = cost[i, a]
+            if e - acc < best:
+                best = e - acc
+            scanned = best + acc
+            if scanned < e - 1e-9:  # strictly better, not a rounding of the same value
+                cost[i, a] = scanned
+                back[i, a] = _ZERO_ONE
+                sims[i, a] = 0.0
+
+
 @dataclass
 class Alignment:
     beads: list[Bead] = field(default_factory=list)
@@ -345,59 +415,20 @@ def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
     skip_t = prior[(0, 1)] + params.w_skip_len * length_cost(np.zeros(m), tl, params) + params.w_sim * pair.skip_tgt
     skip_s = prior[(1, 0)] + params.w_skip_len * length_cost(sl, np.zeros(n), params) + params.w_sim * pair.skip_src
     sims = np.zeros((n + 1, width), dtype=np.float32)  # similarity of the bead ending in each cell
-    merges = [(b, di, dj) for b, (di, dj) in enumerate(BEADS) if di and dj]
     ks = np.arange(width)
-    for i in range(n + 1):
-        if i % CHUNK_ROWS == 0:  # bead costs of the next rows, vectorised over the band
-            rows = np.arange(i, min(i + CHUNK_ROWS, n + 1))
-            js_chunk = np.minimum(band.lo[rows][:, None] + ks[None, :], m)
-            scores = pair.costs(rows, js_chunk)
-            totals = {}
-            for b, di, dj in merges:
-                ls = (cs[rows] - cs[np.maximum(rows - di, 0)])[:, None]
-                lt = ct[js_chunk] - ct[np.maximum(js_chunk - dj, 0)]
-                span_cost, sim = scores[di, dj]
-                totals[b] = (prior[(di, dj)] + params.w_len * length_cost(ls, lt, params)
-                             + params.w_sim * span_cost, sim)
-        r = i % CHUNK_ROWS
-        lo, hi = band.lo[i], band.hi[i]
-        js = np.arange(lo, hi + 1)
-        row = np.full(len(js), inf)
-        arg = np.full(len(js), -1, dtype=np.int8)
-        sim_row = np.zeros(len(js))
-        if i == 0:
-            row[js == 0] = 0.0
-        else:
-            for b, (di, dj) in enumerate(BEADS):
-                if di == 0 or di > i:
-                    continue
-                p = i - di
-                # cells (i, j) whose predecessor (p, j − dj) lies in row p's band: one slice
-                a0 = max(lo, band.lo[p] + dj) - lo
-                a1 = min(hi, band.hi[p] + dj) - lo + 1
-                if a0 >= a1:
-                    continue
-                start = a0 + lo - dj - band.lo[p]
-                prev = cost[p, start:start + a1 - a0]
-                if dj == 0:
-                    c = prev + skip_s[i - 1]
-                else:
-                    bead_cost, sim = totals[b]
-                    c = prev + bead_cost[r, a0:a1]
-                seg = row[a0:a1]
-                better = c < seg
-                if better.any():
-                    seg[better] = c[better]
-                    arg[a0:a1][better] = b
-                    sim_row[a0:a1][better] = sim[r, a0:a1][better] if dj else 0.0
-        # 0-1 beads move along the row: F[j] = min(E[j], F[j−1] + skip_t[j−1]) as a prefix scan
-        if len(js) > 1:
-            steps = np.concatenate(([0.0], skip_t[js[1:] - 1]))
-            acc = np.cumsum(steps)
-            scanned = np.minimum.accumulate(row - acc) + acc
-            moved = scanned < row - 1e-9  # strictly better, not a rounding of the same value
-            row[moved], arg[moved], sim_row[moved] = scanned[moved], BEADS.index((0, 1)), 0.0
-        cost[i, :len(js)], back[i, :len(js)], sims[i, :len(js)] = row, arg, sim_row
+    bead_cost = np.empty((len(MERGES), min(CHUNK_ROWS, n + 1), width))
+    bead_sim = np.empty((len(MERGES), min(CHUNK_ROWS, n + 1), width), dtype=np.float32)
+    for i0 in range(0, n + 1, CHUNK_ROWS):  # bead costs of CHUNK_ROWS rows at once, vectorised over the band
+        rows = np.arange(i0, min(i0 + CHUNK_ROWS, n + 1))
+        js_chunk = np.minimum(band.lo[rows][:, None] + ks[None, :], m)
+        scores = pair.costs(rows, js_chunk)
+        for k, (di, dj) in enumerate(MERGES):
+            ls = (cs[rows] - cs[np.maximum(rows - di, 0)])[:, None]
+            lt = ct[js_chunk] - ct[np.maximum(js_chunk - dj, 0)]
+            span_cost, sim = scores[di, dj]
+            bead_cost[k, :len(rows)] = prior[(di, dj)] + params.w_len * length_cost(ls, lt, params) + params.w_sim * span_cost
+            bead_sim[k, :len(rows)] = sim
+        _program_rows(i0, i0 + len(rows), band.lo, band.hi, cost, back, sims, bead_cost, bead_sim, skip_s, skip_t)
     beads = []
     i, j = n, m
     while i > 0 or j > 0:
@@ -408,8 +439,8 @@ def align(src: list[str], tgt: list[str], params: AlignParams = AlignParams(),
         di, dj = BEADS[b]
         p, q = i - di, j - dj
         prev_cost = 0.0 if p == 0 and q == 0 else cost[p, q - band.lo[p]]
-        bead_cost = float(cost[i, k] - prev_cost)
-        beads.append(Bead(tuple(range(p, i)), tuple(range(q, j)), bead_cost, float(sims[i, k]),
-                          math.exp(-max(0.0, bead_cost - prior[(1, 1)]))))
+        spent = float(cost[i, k] - prev_cost)
+        beads.append(Bead(tuple(range(p, i)), tuple(range(q, j)), spent, float(sims[i, k]),
+                          math.exp(-max(0.0, spent - prior[(1, 1)]))))
         i, j = p, q
     return Alignment(beads[::-1], int((band.hi - band.lo + 1).sum()))

@@ -128,14 +128,14 @@ def split_warc(source: Path, parts: int, out_dir: Path) -> list[Path]:
     return paths
 
 
-def test_killed_build_resumes_from_staging_with_the_same_shards(sample_warc, tmp_path):
+def test_killed_build_resumes_from_staging_with_the_same_shards(sample_warc, tmp_path, no_bitext):
     inputs = split_warc(sample_warc, 4, tmp_path / "in")
     reference = tmp_path / "reference"
-    polycorp("build", *inputs, "--out", reference)
+    polycorp("build", *inputs, "--out", reference, "--config", no_bitext)
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "build", *map(str, inputs),
-                             "--out", str(out), "--cache", str(cache)],
+                             "--out", str(out), "--cache", str(cache), "--config", str(no_bitext)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not glob.glob(str(cache / "staging" / "*.parquet")) and time.monotonic() < deadline:
@@ -146,7 +146,7 @@ def test_killed_build_resumes_from_staging_with_the_same_shards(sample_warc, tmp
     assert not out.exists(), "a killed build must not look finished"
     staged = len(glob.glob(str(cache / "staging" / "*.parquet")))
     assert staged >= 1
-    rerun = polycorp("build", *inputs, "--out", out, "--cache", cache)
+    rerun = polycorp("build", *inputs, "--out", out, "--cache", cache, "--config", no_bitext)
     assert f"({staged} from staging cache)" in rerun.stderr
     assert parquet_files(out) == parquet_files(reference)
 
@@ -155,7 +155,7 @@ def test_killed_build_resumes_from_staging_with_the_same_shards(sample_warc, tmp
     w = WarcBuilder(extra)
     w.response("https://extra.example.org/de", html_page("Neu", "Ein neues Dokument. " * 30, "de").encode())
     w.close()
-    more = polycorp("build", *inputs, extra, "--out", tmp_path / "more", "--cache", cache)
+    more = polycorp("build", *inputs, extra, "--out", tmp_path / "more", "--cache", cache, "--config", no_bitext)
     assert "(4 from staging cache)" in more.stderr
     stats = json.loads((tmp_path / "more" / "stats.json").read_text())
     assert stats["input_records"] == json.loads((reference / "stats.json").read_text())["input_records"] + 1
@@ -193,10 +193,10 @@ def make_bad_inputs(folder: Path, texts: dict[str, str]) -> dict[str, Path]:
     return files
 
 
-def test_bad_input_is_rejected_or_filtered_and_the_rest_is_built(tmp_path, texts, sample_warc):
+def test_bad_input_is_rejected_or_filtered_and_the_rest_is_built(tmp_path, texts, sample_warc, no_bitext):
     bad = make_bad_inputs(tmp_path / "bad", texts)
     out = tmp_path / "out"
-    result = polycorp("build", sample_warc, *bad.values(), "--out", out)
+    result = polycorp("build", sample_warc, *bad.values(), "--out", out, "--config", no_bitext)
     assert result.returncode == 0
     stats = json.loads((out / "stats.json").read_text())
     rejects = read_kind(out, "rejects").to_pylist()
@@ -240,12 +240,12 @@ def test_cli_errors_are_one_line_with_nonzero_exit(tmp_path, sample_warc, sample
     assert config.returncode != 0 and "filters.min_charz" in config.stderr
 
 
-def test_overwrite_replaces_a_build_only_when_the_new_one_is_complete(tmp_path, sample_warc):
+def test_overwrite_replaces_a_build_only_when_the_new_one_is_complete(tmp_path, sample_warc, no_bitext):
     out = tmp_path / "o"
-    polycorp("build", sample_warc, "--out", out)
+    polycorp("build", sample_warc, "--out", out, "--config", no_bitext)
     first = json.loads((out / "manifest.json").read_text())["created"]
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[filters]\nmin_chars = 1000000\n")  # filters everything: a different build
+    cfg.write_text(no_bitext.read_text() + "[filters]\nmin_chars = 1000000\n")  # filters everything: a different build
     polycorp("build", sample_warc, "--out", out, "--overwrite", "--config", cfg)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["kept"] == 0 and stats["filtered"]["too_short"] > 0

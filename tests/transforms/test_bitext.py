@@ -35,6 +35,9 @@ def test_learned_ratio_and_letter_share():
     assert learned_ratio(10, 30, 2000) == pytest.approx(2030 / 2010)  # little text: near 1
     assert letter_share("ls -la") == pytest.approx(4 / 5)
     assert letter_share("12, 34") == 0.0
+    # vowel signs and viramas are marks, not letters, in Unicode: they still count as writing
+    assert letter_share("हिन्दी में") == 1.0
+    assert letter_share("ภาษาไทย") == 1.0
 
 
 def sample_docs(gold, pages=("cat.1", "sort.1", "wc.1", "head.1"), langs=("en", "de", "ja")) -> list[Doc]:

@@ -15,7 +15,7 @@ import pytest
 from transforms.bitext import align_params, learned_ratio
 from transforms.bitext_eval import evaluate_units, long_pair
 from transforms.sentalign import (
-    AlignParams, AnchorScorer, Band, _neg_log_erfc, align, length_cost, sentence_anchors,
+    BEADS, AlignParams, AnchorScorer, Band, _neg_log_erfc, align, length_cost, make_band, sentence_anchors,
 )
 
 GOLD = Path(__file__).parents[1] / "data" / "bitext-dev.jsonl.gz"
@@ -101,6 +101,51 @@ class OracleScorer:
                 return out
 
         return Pair()
+
+
+def reference_program(src, tgt, params: AlignParams) -> float:
+    """The minimum total cost over the whole matrix, cell by cell in plain Python: what the
+    compiled, banded program must find when its band covers every cell."""
+    n, m = len(src), len(tgt)
+    sl, tl = np.array([len(s) for s in src], float), np.array([len(t) for t in tgt], float)
+    full = Band(np.zeros(n + 1, dtype=np.int64), np.full(n + 1, m, dtype=np.int64))
+    pair = AnchorScorer().prepare(src, tgt, full, anchors=([sentence_anchors(x) for x in src],
+                                                           [sentence_anchors(x) for x in tgt]))
+    prior = {b: -math.log(p) for b, p in params.priors().items()}
+    cs, ct = np.concatenate(([0.0], np.cumsum(sl))), np.concatenate(([0.0], np.cumsum(tl)))
+    best = np.full((n + 1, m + 1), np.inf)
+    best[0, 0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            for di, dj in BEADS:
+                if (i, j) == (0, 0) or di > i or dj > j:
+                    continue
+                ls, lt = cs[i] - cs[i - di], ct[j] - ct[j - dj]
+                if dj == 0:
+                    bead = prior[1, 0] + params.w_skip_len * length_cost(ls, 0.0, params) + params.w_sim * pair.skip_src[i - 1]
+                elif di == 0:
+                    bead = prior[0, 1] + params.w_skip_len * length_cost(0.0, lt, params) + params.w_sim * pair.skip_tgt[j - 1]
+                else:
+                    mismatch = pair.costs(np.array([i]), np.array([[j]]))[di, dj][0][0, 0]
+                    bead = prior[di, dj] + params.w_len * length_cost(ls, lt, params) + params.w_sim * mismatch
+                best[i, j] = min(best[i, j], best[i - di, j - dj] + float(bead))
+    return float(best[n, m])
+
+
+def test_compiled_banded_program_finds_the_minimum_of_the_full_matrix(rows, config):
+    """Two real catalogue documents with untranslated messages (so 1-0 beads are needed): with a
+    band wider than the documents, the compiled program's path costs what a plain full-matrix
+    program finds, and its beads cover both documents in order."""
+    r = next(r for r in rows if len(r["src_units"]) != len(r["tgt_units"]) and len(r["src_units"]) < 60)
+    src, tgt = r["src_units"], r["tgt_units"]
+    params = replace(align_params(config.bitext), ratio=learned_ratio(sum(map(len, src)), sum(map(len, tgt)), 0),
+                     band_min=len(src) + len(tgt))
+    band = make_band(np.array([len(s) for s in src], float), np.array([len(t) for t in tgt], float), [], params)
+    assert (band.lo == 0).all() and (band.hi == len(tgt)).all()  # the band is the whole matrix
+    beads = align(src, tgt, params).beads
+    assert [i for b in beads for i in b.src] == list(range(len(src)))
+    assert [j for b in beads for j in b.tgt] == list(range(len(tgt)))
+    assert sum(b.cost for b in beads) == pytest.approx(reference_program(src, tgt, params), rel=1e-9)
 
 
 def test_the_scorer_is_pluggable(rows):
