@@ -6,7 +6,9 @@ Run with the venv that `bash benchmarks/setup_sentences.sh` makes:
 
 Gold. Real translations: the Debian packages of coreutils, tar, grep, wget, gettext (+ gettext-base)
 and bash ship GNU gettext catalogues (/usr/share/locale/<lang>/LC_MESSAGES/*.mo) whose msgstr
-entries are text written by translators; English is the msgids. The script fetches them with
+entries are text written by translators; English is the msgids. Those have no Hindi or Arabic and
+little Thai, so for hi, ar and th only the catalogues of some GNOME and KDE packages are read too
+(EXTRA_PACKAGES; the other languages' gold does not change). The script fetches them with
 `apt-get download` and unpacks them with `dpkg -x` into benchmarks/work/sentences/ (git-ignored),
 reads them with Python's gettext.GNUTranslations, and keeps per language
   set A: the entries that are one sentence (see `one_sentence`), and
@@ -22,6 +24,11 @@ non-boundary dots (file names, "~/.../", "Inc.", URLs) and missed splits, and a 
 catalogue lines with a listed abbreviation followed by whitespace, where a split is wrong. Boundaries are compared as counts of non-whitespace characters
 from the start of the paragraph, so a segmenter may trim or normalise whitespace (blingfire does)
 but must not lose or change any other character (checked, counted as `altered`).
+
+Thai has no sentence mark: a Thai sentence is kept when its English msgid is one sentence (see
+`one_sentence`), and it may contain spaces, as Thai clauses are separated by one. Rules that split
+Thai at spaces (TH_RULES) are scored on that gold and on the real multi-sentence Thai entries
+(`thai_entries`); Thai is scored but left out of the micro average.
 
 Also: sentences per CPU second (time.process_time, one process, min of 3 passes over the same
 gold), the behaviour on text with no final mark and on newlines, the language code each library
@@ -74,10 +81,31 @@ socket.create_connection = _no_network  # type: ignore[assignment]
 # Gold
 
 PACKAGES = ["coreutils", "tar", "grep", "wget", "gettext", "gettext-base", "bash"]
+# hi and ar have no catalogue in those packages and th too few sentences, so their gold also comes
+# from GNOME's and KDE's catalogues; these are read for EXTRA_LOCALES only, so that every other
+# language's gold stays exactly as it was.
+EXTRA_PACKAGES = [
+    "libglib2.0-data", "libgtk-3-common", "nautilus-data", "gnome-control-center-data", "gedit-common",
+    "dolphin", "okular", "plasma-desktop-data", "systemsettings", "libkf5xmlgui-data",
+    "libkf5kcmutils-data", "libkf5parts-data", "libkf5service-data",
+]
+EXTRA_LOCALES = ["hi", "ar", "th"]
+# Licence of the catalogues, from each package's debian/copyright ("Files: *", or "Files: po/*"
+# where there is one; the KDE files list only some other languages' .po apart).
+LICENCES = {
+    "coreutils": "GPL-3+", "tar": "GPL-3+", "grep": "GPL-3+", "wget": "GPL-3+ (with OpenSSL exception)",
+    "gettext": "GPL-3+", "gettext-base": "GPL-3+", "bash": "GPL-3+",
+    "libglib2.0-data": "LGPL-2.1+", "libgtk-3-common": "LGPL-2+", "nautilus-data": "GPL-3+",
+    "gnome-control-center-data": "GPL-2+", "gedit-common": "GPL-2",
+    "dolphin": "GPL-2+", "okular": "GPL-2.0-or-later", "plasma-desktop-data": "GPL-2.0-or-later",
+    "systemsettings": "GPL-2+", "libkf5xmlgui-data": "LGPL-2+", "libkf5kcmutils-data": "LGPL-2.0-only",
+    "libkf5parts-data": "LGPL-2+", "libkf5service-data": "LGPL-2",
+}
 SEED = "polycorp-sentence-split-1"
 K_MIN, K_MAX = 2, 6
 MIN_SENTENCES = 100  # a language with fewer gold sentences is reported, not in the micro average
 MIN_INFORMATIVE = 10  # ... but scored, as information, from this many
+NO_MARKS = {"th"}  # scored, but not in the micro average: no library splits it (see TH_RULES)
 
 # language -> catalogue locales (None: the msgids, i.e. the English originals)
 LANGS: dict[str, list[str] | None] = {
@@ -90,13 +118,22 @@ CODE = {"zh_TW": "zh"}
 
 CASED = {"en", "de", "fr", "es", "ru", "pl", "pt", "uk"}  # a sentence starts with a capital
 NO_SPACE = {"ja", "zh", "zh_TW"}  # sentences are joined with no space
-TERMINAL = {"ja": "。！？", "zh": "。！？", "zh_TW": "。！？", "hi": "।?!", "ar": "؟.!", "th": ""}
+# hi: GNOME's and most of KDE's Hindi translators end sentences with "." (KDE's dolphin, okular,
+# kxmlgui and plasma-desktop also with "।"), so both count
+TERMINAL = {"ja": "。！？", "zh": "。！？", "zh_TW": "。！？", "hi": "।.?!", "ar": "؟.!", "th": ""}
+# hi, ar, th: most letters must be of the script (drops untranslated English copies)
+SCRIPT = {"hi": re.compile(r"[\u0900-\u097f]"), "ar": re.compile(r"[\u0600-\u06ff\u0750-\u077f]"),
+          "th": re.compile(r"[\u0e00-\u0e7f]")}
+# KDE's rich text (<b>, <qt>, <br/>, &nbsp;, a translated closing tag </इंटरफ़ेस>); not
+# <bug-wget@gnu.org>, <signal.h>, <PID> or coreutils' translated placeholders (<파일>, <文件>)
+MARKUP = re.compile(r"</?[a-z][a-z0-9]*(\s[^<>@]*)?/?>|</[^\s<>]+>|&[a-z]+;")
 DEFAULT_TERMINAL = ".!?"
 CLOSERS = "\"'»”’)]」』）"
 
-# printf directives (%s, %lu, %1$s, %.*s, %<PRIuMAX>, %%): entries with them are not natural text
+# printf directives (%s, %lu, %1$s, %.*s, %<PRIuMAX>, %%) and Qt's %1: entries with them are not
+# natural text
 PRINTF = re.compile(r"%(\d+\$)?[-+ #0'I]*(\*|\d+)?(\.(\*|\d+))?(hh|h|ll|l|L|q|j|z|t)?"
-                    r"[diouxXeEfFgGaAcspnm%]|%<PRI\w+>")
+                    r"[diouxXeEfFgGaAcspnm%]|%<PRI\w+>|%\d")
 
 # Abbreviations that may stand inside a sentence, followed by a space. Curated by hand from what
 # these catalogues contain (and the common ones of each language). "mid": never ends a sentence
@@ -129,29 +166,42 @@ def abbreviation_spans(lang: str, s: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def one_sentence(lang: str, text: str) -> tuple[str | None, str]:
+def one_sentence(lang: str, text: str, msgid: str | None = None) -> tuple[str | None, str]:
     """(the sentence, "ok" | "abbrev") if the catalogue entry is one sentence, else (None, why).
-    Thai has no terminal mark: one-line Thai entries with no space count as one sentence, joined
-    with a space (reported only; too few here).
 
     An entry is kept when, after removing one trailing newline:
-      - it is one line, with no tab, no leading or trailing whitespace, no printf directive;
+      - it is one line, with no tab, no leading or trailing whitespace, no printf directive and no
+        markup (<b>, &nbsp;); in hi, ar, th most of its letters are of the language's script;
       - it ends with one of the language's terminal marks (not an ellipsis "..", "…");
       - it starts with a capital letter (cased scripts) or a letter (others);
       - it has at least 2 words (4 characters in zh/ja);
       - no terminal mark (possibly followed by closing quotes/brackets) is followed by whitespace
         before the end, unless that mark ends a listed abbreviation (see ABBREVIATIONS); in zh/ja
         no 。！？ at all before the end.
+    Thai has no terminal mark, and a space separates clauses as well as sentences: a Thai entry is
+    kept when its English msgid is one sentence by these rules, and it starts with a letter and has
+    no .!? followed by whitespace; it may contain spaces. Lines of multi-line entries (set B) have
+    no msgid of their own, so Thai has set A only.
     """
     s = text[:-1] if text.endswith("\n") else text
     if not s or "\n" in s or "\t" in s or s != s.strip():
         return None, "multiline/space"
     if PRINTF.search(s):
         return None, "printf"
+    if MARKUP.search(s):
+        return None, "markup"
+    if lang in SCRIPT:
+        letters = [c for c in s if c.isalpha()]
+        if 2 * sum(bool(SCRIPT[lang].match(c)) for c in letters) <= len(letters):
+            return None, "script"
     marks = TERMINAL.get(lang, DEFAULT_TERMINAL)
-    if lang == "th":  # no terminal marks: keep short one-line entries with Thai letters, no space
-        if " " in s or not re.search(r"[\u0e00-\u0e7f]", s):
-            return None, "th"
+    if lang == "th":
+        if msgid is None or one_sentence("en", msgid.split("\x04")[-1])[0] is None:
+            return None, "th: msgid not one sentence"
+        if not s[0].isalpha():
+            return None, "no letter first"
+        if re.search(r"[.!?][" + re.escape(CLOSERS) + r"]*\s", s):
+            return None, "internal mark"
         return s, "ok"
     if s[-1] not in marks or s.endswith("..") or s[-2:-1] in ("…", " "):
         return None, "no final mark"
@@ -188,51 +238,66 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def fetch_catalogues() -> tuple[str, dict[str, str]]:
-    """Download and unpack the Debian packages (once); return the locale root and the versions."""
+def fetch_catalogues() -> tuple[list[tuple[str, list[str] | None]], dict[str, str], dict[str, str]]:
+    """Download and unpack the Debian packages (once): PACKAGES into root/, EXTRA_PACKAGES into
+    root-extra/. Return [(locale root, the locales to read there or None for all)], the package
+    versions and {gettext domain: package}."""
     debs = os.path.join(WORK, "debs")
-    root = os.path.join(WORK, "root")
     os.makedirs(debs, exist_ok=True)
     have = {f.split("_")[0] for f in os.listdir(debs) if f.endswith(".deb")}
-    missing = [p for p in PACKAGES if p not in have]
+    missing = [p for p in PACKAGES + EXTRA_PACKAGES if p not in have]
     if missing:
         try:
             run(["apt-get", "download", *missing], cwd=debs)
         except subprocess.CalledProcessError as e:
             sys.exit(f"apt-get download {' '.join(missing)} failed (run `apt-get update` first?):\n{e.stderr}")
-    versions = {}
+    versions, domains = {}, {}
     for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
         name = run(["dpkg-deb", "-f", deb, "Package"]).stdout.strip()
-        if name not in PACKAGES:
+        if name not in PACKAGES + EXTRA_PACKAGES:
             continue
         versions[name] = run(["dpkg-deb", "-f", deb, "Version"]).stdout.strip()
+        for line in run(["dpkg-deb", "-c", deb]).stdout.splitlines():
+            if line.endswith(".mo") and "/usr/share/locale/" in line:
+                domains[os.path.basename(line)[:-3]] = name
+        root = os.path.join(WORK, "root" if name in PACKAGES else "root-extra")
         stamp = os.path.join(root, f".{name}-{versions[name]}")
         if not os.path.exists(stamp):
             run(["dpkg", "-x", deb, root])
             open(stamp, "w").close()
-    return os.path.join(root, "usr", "share", "locale"), versions
+    roots = [(os.path.join(WORK, "root", "usr", "share", "locale"), None),
+             (os.path.join(WORK, "root-extra", "usr", "share", "locale"), EXTRA_LOCALES)]
+    return roots, versions, domains
 
 
-def read_catalogues(locale_root: str) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
-    """{locale: [(domain, msgstr)]} in package/domain/catalogue order, {"msgid": [(domain, msgid)]}
-    for English; and the catalogues that GNUTranslations could not read."""
+Entry = tuple[str, str, str]  # (gettext domain, msgid, msgstr)
+
+
+def read_catalogues(roots: list[tuple[str, list[str] | None]]) -> tuple[dict[str, list[Entry]], list[str]]:
+    """{locale: [(domain, msgid, msgstr)]} in root/locale/domain/catalogue order, and
+    {"msgid": [(domain, msgid, msgid)]} for English (from the first root only); and the catalogues
+    that GNUTranslations could not read."""
     failures = []
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[Entry]] = {}
     msgids: dict[str, set[str]] = {}
-    for loc in sorted(os.listdir(locale_root)):
-        for mo in sorted(glob.glob(os.path.join(locale_root, loc, "LC_MESSAGES", "*.mo"))):
-            domain = os.path.basename(mo)[:-3]
-            try:
-                with open(mo, "rb") as f:
-                    cat = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
-            except (UnicodeDecodeError, OSError) as e:
-                failures.append(f"{loc}/{domain}.mo: {type(e).__name__}: {e}")
+    for i, (locale_root, locales) in enumerate(roots):
+        for loc in sorted(os.listdir(locale_root)):
+            if locales is not None and loc not in locales:
                 continue
-            for k, v in cat.items():
-                if isinstance(k, str) and k:  # plural forms are (msgid, n) keys; "" is the header
-                    out.setdefault(loc, []).append((domain, v))
-                    msgids.setdefault(domain, set()).add(k)
-    out["msgid"] = [(d, k) for d in sorted(msgids) for k in sorted(msgids[d])]
+            for mo in sorted(glob.glob(os.path.join(locale_root, loc, "LC_MESSAGES", "*.mo"))):
+                domain = os.path.basename(mo)[:-3]
+                try:
+                    with open(mo, "rb") as f:
+                        cat = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
+                except (UnicodeDecodeError, OSError) as e:
+                    failures.append(f"{loc}/{domain}.mo: {type(e).__name__}: {e}")
+                    continue
+                for k, v in cat.items():
+                    if isinstance(k, str) and k:  # plural forms are (msgid, n) keys; "" is the header
+                        out.setdefault(loc, []).append((domain, k, v))
+                        if i == 0:
+                            msgids.setdefault(domain, set()).add(k)
+    out["msgid"] = [(d, k, k) for d in sorted(msgids) for k in sorted(msgids[d])]
     return out, failures
 
 
@@ -265,13 +330,13 @@ def line_sentences(lang: str, text: str) -> list[tuple[str, str]]:
     return out
 
 
-def abbreviation_probes(lang: str, entries: list[tuple[str, str]]) -> list[dict]:
+def abbreviation_probes(lang: str, entries: list[Entry]) -> list[dict]:
     """Lines of any entry (printf directives allowed) where a listed abbreviation is followed by
     whitespace and no other terminal mark is: the abbreviation is not a sentence end, so a
     segmenter must not split after it. ("end" abbreviations only when a lowercase letter or a digit
     follows.)"""
     probes: dict[str, list[int]] = {}
-    for _domain, text in entries:
+    for _domain, _msgid, text in entries:
         for line in text.split("\n"):
             st = line.strip()
             spans = abbreviation_spans(lang, st)
@@ -295,16 +360,37 @@ def abbreviation_probes(lang: str, entries: list[tuple[str, str]]) -> list[dict]
     return [{"text": t, "not_boundaries": a} for t, a in probes.items()]
 
 
+def thai_entries(entries: list[Entry]) -> list[dict]:
+    """Real multi-sentence Thai paragraphs: one-line Thai entries (no printf, no markup, Thai
+    script) whose English msgid is k >= 2 sentences, each one by `one_sentence`. Where the Thai
+    sentences end is not known, only that the translator wrote about k of them; a splitter's
+    piece count is compared with k."""
+    out, seen = [], set()
+    for _domain, msgid, text in entries:
+        en = msgid.split("\x04")[-1]
+        parts = re.split(r"(?<=[.!?])\s+(?=[A-Z])", en)
+        if len(parts) < 2 or any(one_sentence("en", x)[0] is None for x in parts) or text in seen:
+            continue
+        st = text[:-1] if text.endswith("\n") else text
+        if one_sentence("th", st, parts[0])[1] not in ("ok", "internal mark"):
+            continue  # multiline, printf, markup, not Thai, no letter first
+        seen.add(text)
+        out.append({"msgid": en, "text": st, "english_sentences": len(parts)})
+    return out
+
+
 def build_gold() -> dict:
-    locale_root, deb_versions = fetch_catalogues()
-    catalogues, failures = read_catalogues(locale_root)
-    gold = {"debian_packages": deb_versions, "unreadable_catalogues": failures, "languages": {}}
+    roots, deb_versions, domains = fetch_catalogues()
+    catalogues, failures = read_catalogues(roots)
+    gold = {"debian_packages": {p: {"version": v, "licence": LICENCES[p], "locales": "all" if p in PACKAGES
+                                    else EXTRA_LOCALES} for p, v in deb_versions.items()},
+            "unreadable_catalogues": failures, "languages": {}}
     for lang, locales in LANGS.items():
         entries = catalogues["msgid"] if locales is None else [e for loc in locales for e in catalogues.get(loc, [])]
         pools: dict[str, list[str]] = {"A": [], "B": []}
-        seen, why_counts, abbrev = set(), {}, []
-        for _domain, text in entries:
-            s, why = one_sentence(lang, text)
+        seen, why_counts, abbrev, by_package = set(), {}, [], {}
+        for domain, msgid, text in entries:
+            s, why = one_sentence(lang, text, msgid)
             if s is None:
                 why_counts[why] = why_counts.get(why, 0) + 1
                 found = [("B", s2, why2) for s2, why2 in line_sentences(lang, text)] if "\n" in text.rstrip("\n") else []
@@ -315,6 +401,8 @@ def build_gold() -> dict:
                     continue
                 seen.add(s2)
                 pools[set_].append(s2)
+                package = domains.get(domain, "?")
+                by_package[package] = by_package.get(package, 0) + 1
                 if why2 == "abbrev":
                     abbrev.append(s2)
         n = len(pools["A"]) + len(pools["B"])
@@ -327,6 +415,8 @@ def build_gold() -> dict:
         gold["languages"][lang] = {
             "locales": locales or ["msgid"], "catalogue_entries": len(entries),
             "sentences": n, "sentences_A": len(pools["A"]), "sentences_B": len(pools["B"]),
+            "sentences_by_package": by_package,
+            "sentences_by_final_mark": final_marks(pools["A"] + pools["B"]) if lang in EXTRA_LOCALES else None,
             "paragraphs": len(rows), "abbreviation_sentences": abbrev, "abbreviation_probes": len(probes),
             "rejected_entries": why_counts, "scored": n >= MIN_SENTENCES}
         with open(os.path.join(WORK, f"{lang}.gold.jsonl"), "w", encoding="utf-8") as f:
@@ -335,7 +425,21 @@ def build_gold() -> dict:
         with open(os.path.join(WORK, f"{lang}.abbrev.jsonl"), "w", encoding="utf-8") as f:
             for row in probes:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    th = thai_entries([e for loc in LANGS["th"] or [] for e in catalogues.get(loc, [])])
+    gold["th_multi_sentence_entries"] = len(th)
+    with open(os.path.join(WORK, "th.entries.jsonl"), "w", encoding="utf-8") as f:
+        for row in th:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return gold
+
+
+def final_marks(sentences: list[str]) -> dict[str, int]:
+    """How many sentences end with each punctuation mark, or with none ("-")."""
+    out: dict[str, int] = {}
+    for s in sentences:
+        key = s[-1] if unicodedata.category(s[-1])[0] in "PS" else "-"
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def joiner(lang: str) -> str:
@@ -438,9 +542,18 @@ def make_naive(code):
     return (lambda text: pat.split(text)), code
 
 
+def make_polycorp(code):
+    """polycorp's own splitter, transforms/sentences.py: sentencex per line, then the zh/ja rule
+    (as sentencex+cjk) and the Thai rule (TH_RULES' last)."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    from transforms.sentences import split_sentences
+    return (lambda text: split_sentences(text, code)), code
+
+
 SEGMENTERS = {
     "sentencex": (make_sentencex, lambda: __import__("sentencex")),
     "sentencex+cjk": (make_sentencex_cjk, lambda: __import__("sentencex")),
+    "polycorp": (make_polycorp, lambda: __import__("sentencex")),
     "pysbd": (make_pysbd, lambda: __import__("pysbd")),
     "blingfire": (make_blingfire, lambda: __import__("blingfire")),
     "syntok": (make_syntok, lambda: __import__("syntok.segmenter")),
@@ -452,6 +565,63 @@ DISTS = {  # the distributions each library installs (with the dependencies it i
     "sentencex": ["sentencex"], "sentencex+cjk": ["sentencex"], "pysbd": ["pysbd"], "blingfire": ["blingfire", "numpy"],
     "syntok": ["syntok", "regex"], "pyicu": ["pyicu"], "pyicu ss": ["pyicu"],
 }
+NOT_LIBRARIES = ("polycorp", "naive rule")  # no metadata, install size or import cost of their own
+
+# ----------------------------------------------------------------------------------------------
+# Thai: no sentence mark, and no library splits it. Rules tried on each sentencex segment (which
+# splits Thai only at . ! ?), against the Thai gold and the real multi-sentence entries.
+TH_ANY = "\u0e01-\u0e5b"
+TH_LEFT = "\u0e01-\u0e2e\u0e30-\u0e3a\u0e40-\u0e45\u0e47-\u0e4e\u0e50-\u0e5b"  # not ฯ ๆ ฿ ๏
+TH_RIGHT = "\u0e01-\u0e2e\u0e40-\u0e44"  # a consonant or a leading vowel: where a word starts
+# and, or, but (not แต่ง "compose"), then, which, by, so that (not เพื่อน "friend"), therefore, also:
+# written from Thai grammar, not from the gold's errors
+TH_CONJUNCTIONS = "และ|หรือ|แต่(?!ง)|แล้ว|ซึ่ง|โดย|เพื่อ(?!น)|จึง|ก็"
+TH_SPACE = re.compile(rf"(?<=[{TH_ANY}])\s+(?=[{TH_ANY}])")
+
+
+def th_min_words(n: int):
+    """TH_SPACE, only where the words on both sides of the space have at least n characters."""
+    def split(text: str) -> list[str]:
+        out, start = [], 0
+        for m in TH_SPACE.finditer(text):
+            left = text[:m.start()].rsplit(None, 1)[-1]
+            right = text[m.end():].split(None, 1)[0]
+            if len(left) >= n and len(right) >= n:
+                out.append(text[start:m.start()])
+                start = m.end()
+        return out + [text[start:]]
+    return split
+
+
+TH_RULES = {
+    "one sentence per line (sentencex)": lambda text: [text],
+    "space between Thai characters": TH_SPACE.split,
+    "... words on both sides >= 4 chars": th_min_words(4),
+    "... words on both sides >= 8 chars": th_min_words(8),
+    "... not after ๆ ฯ": re.compile(rf"(?<=[{TH_LEFT}])\s+(?=[{TH_RIGHT}])").split,
+    "... not after ๆ ฯ, not before a conjunction":
+        re.compile(rf"(?<=[{TH_LEFT}])\s+(?!{TH_CONJUNCTIONS})(?=[{TH_RIGHT}])").split,
+}
+
+
+def make_thai(rule):
+    import sentencex
+    return lambda text: [p for s in sentencex.segment("th", text) for p in rule(s)]
+
+
+def score_entries(seg, entries: list[dict]) -> dict:
+    """Real multi-sentence Thai entries (see `thai_entries`): how often the splitter gives as many
+    pieces as the English msgid has sentences, more, or fewer."""
+    same = more = fewer = pieces = k = 0
+    for e in entries:
+        n = len([p for p in seg(e["text"]) if p.strip()])
+        same += n == e["english_sentences"]
+        more += n > e["english_sentences"]
+        fewer += n < e["english_sentences"]
+        pieces += n
+        k += e["english_sentences"]
+    return {"entries": len(entries), "same_count": same, "more": more, "fewer": fewer,
+            "pieces_per_english_sentence": round(pieces / k, 3) if k else None}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -482,7 +652,7 @@ def prf(tp: int, fp: int, fn: int) -> dict:
 
 def score(seg, paragraphs: list[dict]) -> dict:
     counts = {set_: {"tp": 0, "fp": 0, "fn": 0, "perfect": 0, "paragraphs": 0, "altered": 0} for set_ in ("A", "B")}
-    errors = []
+    errors, by_mark = [], {}
     for para in paragraphs:
         c = counts[para["set"]]
         gold_b, gold_text = boundaries(para["sentences"])
@@ -491,6 +661,10 @@ def score(seg, paragraphs: list[dict]) -> dict:
         if pred_text != gold_text:
             c["altered"] += 1
         g, p = set(gold_b), set(pred_b)
+        for b, sentence in zip(gold_b, para["sentences"]):
+            mark = sentence[-1] if unicodedata.category(sentence[-1])[0] in "PS" else "-"
+            by_mark.setdefault(mark, [0, 0])[0] += b in p
+            by_mark[mark][1] += 1
         c["tp"] += len(g & p)
         c["fp"] += len(p - g)
         c["fn"] += len(g - p)
@@ -505,7 +679,7 @@ def score(seg, paragraphs: list[dict]) -> dict:
         out[key] = {**prf(tot["tp"], tot["fp"], tot["fn"]), **tot,
                     "perfect_paragraphs": tot["perfect"],
                     "perfect": round(tot["perfect"] / tot["paragraphs"], 4) if tot["paragraphs"] else None}
-    return {**out.pop("all"), "by_set": out, "examples_of_errors": errors}
+    return {**out.pop("all"), "by_set": out, "recall_by_final_mark": by_mark, "examples_of_errors": errors}
 
 
 def score_probes(seg, probes: list[dict]) -> dict:
@@ -563,7 +737,7 @@ def speed(make, langs: list[str], gold: dict[str, list[dict]], passes: int = 3, 
 def behaviour_sentences(lang: str, paragraphs: list[dict], n: int) -> list[str]:
     """The first n sentences of the first set-A paragraph (of at least n) that the most libraries
     segment perfectly: the behaviour checks then show the layout's effect, not a sentence's."""
-    segs = [make(CODE.get(lang, lang))[0] for make, _ in SEGMENTERS.values()]
+    segs = [make(CODE.get(lang, lang))[0] for name, (make, _) in SEGMENTERS.items() if name != "polycorp"]
     best, best_n = None, -1
     for para in paragraphs:
         if para["set"] != "A" or len(para["sentences"]) < n:
@@ -691,6 +865,7 @@ def main() -> None:
     gold_info = build_gold()
     gl = gold_info["languages"]
     langs = [lang for lang, info in gl.items() if info["scored"]]
+    micro_langs = [lang for lang in langs if lang not in NO_MARKS]
     informative = [lang for lang, info in gl.items() if not info["scored"] and info["sentences"] >= MIN_INFORMATIVE]
     too_few = {lang: info["sentences"] for lang, info in gl.items() if not info["scored"]}
     gold = {lang: load_gold(lang) for lang in langs + informative}
@@ -699,7 +874,7 @@ def main() -> None:
 
     en3, zh2 = behaviour_sentences("en", gold["en"], 3), behaviour_sentences("zh", gold["zh"], 2)
     results: dict = {"code_version": code_version(), "python": sys.version.split()[0], "gold": gold_info,
-                     "languages_scored": langs, "languages_too_few": too_few,
+                     "languages_scored": langs, "languages_in_micro": micro_langs, "languages_too_few": too_few,
                      "languages_informative": informative, "libraries": {}}
     for name, (make, imp) in SEGMENTERS.items():
         _imported(name, imp)
@@ -711,16 +886,16 @@ def main() -> None:
         for lang, pr in probes.items():
             lib["abbreviation_probes"][lang] = score_probes(make(CODE.get(lang, lang))[0], pr)
         q = lib["quality"]
-        tp, fp, fn = (sum(q[lang][x] for lang in langs) for x in ("tp", "fp", "fn"))
-        lib["micro"] = {**prf(tp, fp, fn), "perfect": round(sum(q[lang]["perfect_paragraphs"] for lang in langs)
-                                                             / sum(q[lang]["paragraphs"] for lang in langs), 4)}
+        tp, fp, fn = (sum(q[lang][x] for lang in micro_langs) for x in ("tp", "fp", "fn"))
+        lib["micro"] = {**prf(tp, fp, fn), "perfect": round(sum(q[lang]["perfect_paragraphs"] for lang in micro_langs)
+                                                             / sum(q[lang]["paragraphs"] for lang in micro_langs), 4)}
         ap = lib["abbreviation_probes"].values()
         n_ab, kept = sum(a["abbreviations"] for a in ap), sum(a["not_split"] for a in ap)
         lib["abbreviations_not_split"] = {"abbreviations": n_ab, "not_split": kept,
                                           "share": round(kept / n_ab, 4) if n_ab else None}
         lib["speed"] = speed(make, langs, gold)
         lib["behaviour"] = behaviour(make, en3, zh2)
-        if name != "naive rule":
+        if name not in NOT_LIBRARIES:
             lib["language_code"] = unknown_code(name, make)
             lib["dists"] = {}
             for dist in DISTS[name]:
@@ -733,6 +908,16 @@ def main() -> None:
         results["libraries"][name] = lib
         print(f"  {name}: micro F1 {lib['micro']['f1']:.3f}, {lib['speed']['sentences_per_cpu_s']:,} sentences/CPU-s",
               file=sys.stderr)
+
+    th_entries = load_gold("th", "entries")
+    rules = {**TH_RULES, "polycorp (transforms/sentences.py)": None}
+    results["thai_rules"] = {}
+    for rule_name, rule in rules.items():
+        seg = make_thai(rule) if rule else make_polycorp("th")[0]
+        q = score(seg, gold["th"])
+        results["thai_rules"][rule_name] = {**{k: q[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "perfect")},
+                                            "multi_sentence_entries": score_entries(seg, th_entries),
+                                            "examples_of_errors": q["examples_of_errors"]}
 
     try:
         icu_pkg = run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${Installed-Size}", "libicu72"]).stdout.split()
@@ -759,7 +944,8 @@ def print_table(r: dict) -> None:
     gl = r["gold"]["languages"]
     print(f"gold: {sum(gl[x]['sentences'] for x in r['languages_scored'])} sentences in "
           f"{sum(gl[x]['paragraphs'] for x in r['languages_scored'])} paragraphs, {len(r['languages_scored'])} languages; "
-          f"fewer than {MIN_SENTENCES} sentences: " + ", ".join(f"{k} {v}" for k, v in r["languages_too_few"].items()))
+          f"fewer than {MIN_SENTENCES} sentences: " + (", ".join(f"{k} {v}" for k, v in r["languages_too_few"].items())
+                                                       or "none"))
     print("boundary F1 (share of paragraphs segmented perfectly)")
     w = 15
     print(f"{'lang':6} {'sents':>5} {'paras':>5} " + "".join(f"{n:>{w}}" for n in libs))
@@ -771,7 +957,8 @@ def print_table(r: dict) -> None:
             if L[n]["codes_used"][lang] not in (None, CODE.get(lang, lang), f"{CODE.get(lang, lang)}@ss=standard"):
                 cell = "*" + cell
             row += f"{cell:>{w}}"
-        print(row + ("   (informative: < %d sentences, not in micro)" % MIN_SENTENCES if lang not in r["languages_scored"] else ""))
+        print(row + ("   (informative: < %d sentences, not in micro)" % MIN_SENTENCES if lang not in r["languages_scored"]
+                     else "   (no sentence marks: not in micro)" if lang not in r["languages_in_micro"] else ""))
     print(f"{'micro':18}" + "".join(f"{L[n]['micro']['f1']:.3f} ({L[n]['micro']['perfect']:.2f})".rjust(w) for n in libs))
     print(f"{'micro P / R':18}" + "".join(f"{L[n]['micro']['precision']:.3f}/{L[n]['micro']['recall']:.3f}".rjust(w) for n in libs))
     print(f"{'abbrev. not split':18}" + "".join(
@@ -779,9 +966,21 @@ def print_table(r: dict) -> None:
     print(f"{'sentences/CPU-s':18}" + "".join(f"{L[n]['speed']['sentences_per_cpu_s']:,}".rjust(w) for n in libs))
     print(f"{'altered paras':18}" + "".join(str(sum(q['altered'] for q in L[n]['quality'].values())).rjust(w) for n in libs))
     print("  * = language not supported by the library: it ran with its English rules")
+    print("recall at gold boundaries, by the final mark of the sentence before (found/all)")
+    for lang in [x for x in EXTRA_LOCALES if x in langs and x not in NO_MARKS]:
+        for mark in L[libs[0]]["quality"][lang]["recall_by_final_mark"]:
+            print(f"  {lang} {mark:15}" + "".join("{}/{}".format(*L[n]["quality"][lang]["recall_by_final_mark"][mark]).rjust(w)
+                                                  for n in libs))
     print("behaviour (en gold sentences; see JSON for the outputs):")
     for key in next(iter(L.values()))["behaviour"]["summary"]:
         print(f"  {key:40}" + "".join(str(L[n]['behaviour']['summary'][key]).rjust(w) for n in libs))
+    print(f"Thai ({gl['th']['sentences']} sentences, {gl['th']['paragraphs']} paragraphs; "
+          f"{r['gold']['th_multi_sentence_entries']} real multi-sentence entries): rules on sentencex's segments")
+    print(f"  {'rule':48} {'P':>6} {'R':>6} {'F1':>6} {'perfect':>7}   entries: same / more / fewer pieces than English sentences")
+    for name, t in r["thai_rules"].items():
+        e = t["multi_sentence_entries"]
+        print(f"  {name:48} {t['precision']:6.3f} {t['recall']:6.3f} {t['f1']:6.3f} {t['perfect']:7.2f}"
+              f"   {e['same_count']} / {e['more']} / {e['fewer']}")
     print(f"network attempts: {len(r['network_attempts'])}; run: {r['run']}")
 
 

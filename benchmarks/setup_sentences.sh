@@ -15,6 +15,8 @@
 #
 # It also keeps the released artefacts (pip download --no-deps, from pip's cache) in
 # benchmarks/work/sentences/dists/, where sentence_split.py reads their build timestamps.
+# The gold's Debian packages (GNU, GNOME and KDE catalogues; ~25 MB) are not fetched here:
+# sentence_split.py downloads them with `apt-get download` on its first run (`apt-get update` first).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,6 +64,9 @@ import blingfire, icu, pysbd, sentencex
 from syntok import segmenter, tokenizer
 text = "Mehr als ein Datum angegeben. Prüfsumme passt."
 assert len(list(sentencex.segment("de", text))) == 2
+# hi ends sentences with । (dolphin's hi catalogue), ar asks with ؟ (gnome-control-center's)
+assert len(list(sentencex.segment("hi", "यह इस विंडो को बंद कर देता है। पहले देखे गए फ़ोल्डर पर लौटें।"))) == 2
+assert len(list(sentencex.segment("ar", "أأحذف كل الملفات المؤقتة؟ أأحذف البصمات المسجّلة؟"))) == 2
 assert len(pysbd.Segmenter(language="de", clean=False).segment(text)) == 2
 assert len(blingfire.text_to_sentences(text).split("\n")) == 2
 assert len(list(segmenter.split(tokenizer.Tokenizer().tokenize(text)))) == 2

@@ -64,8 +64,46 @@ def _build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="summarise a build: documents per language, outcomes, bitext pairs")
     report.add_argument("build", help="a build directory (with manifest.json)")
 
+    train = sub.add_parser(
+        "train", help="train a tokenizer and a multilingual model on a build's shards",
+        description="Train SentencePiece + a decoder-only Transformer (language modelling, translation, "
+                    "retrieval) on a build. Multi-process: torchrun --nproc_per_node N -m pipelines.cli train ...")
+    train.add_argument("--data", required=True, metavar="BUILD_DIR", help="a finished build (with manifest.json)")
+    train.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory: tokenizer, checkpoints, metrics")
+    train.add_argument("--steps", type=int, help="optimizer steps in all (1000)")
+    train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: cuda if present")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    train.add_argument("--model", help="model size: tiny, small, base, 100m (tiny)")
+    train.add_argument("--vocab-size", type=int, help="SentencePiece vocabulary (8000)")
+    train.add_argument("--batch-size", type=int, help="examples per batch and rank, all kinds (16)")
+    train.add_argument("--seq-len", type=int, help="tokens per lm/mt example (512)")
+    train.add_argument("--pair-len", type=int, help="tokens per side of a retrieval pair (128)")
+    train.add_argument("--bitext-share", type=float, help="share of a batch from bitext (0.25)")
+    train.add_argument("--pair-share", type=float, help="share of the bitext examples used for retrieval (0.5)")
+    train.add_argument("--alpha", type=float, help="language sampling temperature, p ∝ n^α (0.3)")
+    train.add_argument("--heldout-fraction", type=float, help="documents kept out for eval (0.05)")
+    train.add_argument("--lr", type=float, help="peak learning rate (1e-3)")
+    train.add_argument("--warmup", type=int, help="warmup steps (50)")
+    train.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step (1)")
+    train.add_argument("--num-workers", type=int, help="data loader worker processes per rank (1)")
+    train.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (200)")
+    train.add_argument("--log-every", type=int, help="steps between progress lines (10)")
+    train.add_argument("--weights", help="objective weights λ, e.g. lm=1,mt=1,retrieval=0.5")
+    train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    evaluate = sub.add_parser("eval", help="evaluate a run on held-out documents and pairs: eval.json + plots")
+    evaluate.add_argument("--run", required=True, metavar="RUN_DIR")
+    evaluate.add_argument("--data", metavar="BUILD_DIR", help="the build (default: the one the run trained on)")
+    evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    evaluate.add_argument("--chrf-language-pairs", type=int, default=10,
+                          help="translate (chrF) this many language pairs, those with most held-out pairs (10)")
+
     demo = sub.add_parser("demo", help="build the bundled multilingual sample end to end")
     demo.add_argument("--out", default="demo-out", help="directory for the demo's outputs")
+    demo.add_argument("--train-steps", type=int, default=400,
+                      help="steps of the tiny model trained on the corpus (400, a few minutes on a CPU; 0: no training)")
     return parser
 
 
@@ -186,10 +224,63 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     print(_summary(corpus, time.monotonic() - start))
     print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, bitext/pair=*/, dups/, filtered/, "
           f"bitext_filtered/, rejects/)")
+    if args.train_steps:
+        _demo_train(corpus, os.path.join(out, "run"), args.train_steps)
     return 0
 
 
-COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo, "report": cmd_report}
+def _demo_train(corpus: str, run: str, steps: int) -> None:
+    """A tiny model on the demo corpus (CPU unless a GPU is there), then its evaluation."""
+    import shutil
+
+    from training.data import LoaderConfig
+    from training.evaluate import evaluate
+    from training.loop import TrainConfig, train
+
+    shutil.rmtree(run, ignore_errors=True)
+    start = time.monotonic()
+    print(f"training a tiny model for {steps} steps on {corpus} → {run}", file=sys.stderr)
+    train(corpus, run, TrainConfig(steps=steps, model="tiny", vocab_size=4000, warmup=min(30, steps),
+                                   checkpoint_every=max(steps // 2, 1), log_every=max(steps // 10, 1)),
+          LoaderConfig(seq_len=128, pair_len=48, batch_size=24, bitext_share=0.5, heldout_fraction=0.1))
+    result = evaluate(run, corpus, chrf_language_pairs=4, chrf_per_pair=8)
+    print(f"trained and evaluated in {time.monotonic() - start:.1f} s; {run}/eval.json:")
+    print(json.dumps({k: result[k] for k in ("step", "bits_per_byte", "retrieval_p_at_1", "retrieval_chance", "chrf")},
+                     indent=1, ensure_ascii=False))
+
+
+def cmd_train(args, beam_args: list[str]) -> int:
+    from training.loop import TrainError, config_from_args, train
+
+    if beam_args:
+        raise TrainError(f"unknown option {beam_args[0]} (see polycorp train --help)")
+    if args.weights:
+        try:
+            args.weights = {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
+        except ValueError:
+            raise TrainError(f"--weights {args.weights!r}: write name=value pairs, e.g. lm=1,mt=1,retrieval=0.5")
+    options = {k: v for k, v in vars(args).items() if k not in ("data", "out", "device", "resume", "quiet", "command")}
+    train_config, loader_config = config_from_args(argparse.Namespace(**options))
+    start = time.monotonic()
+    result = train(args.data, args.out, train_config, loader_config, device=args.device, resume=args.resume,
+                   quiet=args.quiet)
+    if result["rank"] == 0 and not args.quiet:
+        how = "stopped (checkpointed) at" if result["stopped"] else "trained to"
+        print(f"{how} step {result['step']} in {time.monotonic() - start:.1f} s: {args.out}/ "
+              f"(config.json, tokenizer.model, metrics.jsonl, checkpoints/)", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args, beam_args: list[str]) -> int:
+    from training.evaluate import evaluate
+
+    result = evaluate(args.run, args.data, device=args.device, chrf_language_pairs=args.chrf_language_pairs)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo, "report": cmd_report,
+            "train": cmd_train, "eval": cmd_eval}
 
 
 def _quiet_beam_logging() -> None:
@@ -216,11 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_beam_logging()
     from pipelines.build import BuildError  # imports Beam: after logging is set up
     from pipelines.crawl import CrawlError
+    from training.data import DataError
+    from training.loop import TrainError
+    from training.tokenizer import TokenizerError
     from transforms.stats import InvariantError
 
     try:
         return COMMANDS[args.command](args, beam_args)
-    except (BuildError, ConfigError, CrawlError, InvariantError) as e:
+    except (BuildError, ConfigError, CrawlError, InvariantError, TrainError, DataError, TokenizerError) as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""`polycorp demo`: serve the sample on 127.0.0.1, crawl it, build the crawl."""
+"""`polycorp demo`: serve the sample on 127.0.0.1, crawl it, build the crawl, train and evaluate."""
 
 import json
 
@@ -6,7 +6,7 @@ from tests.helpers import polycorp
 
 
 def test_demo_crawls_the_sample_site_and_builds_the_same_documents(tmp_path, sample_build):
-    result = polycorp("demo", "--out", tmp_path / "demo", timeout=600)
+    result = polycorp("demo", "--out", tmp_path / "demo", "--train-steps", "12", timeout=600)
     assert "crawled" in result.stdout and "built" in result.stdout
     crawled = json.loads((tmp_path / "demo" / "corpus" / "stats.json").read_text())
     direct = json.loads((sample_build / "stats.json").read_text())
@@ -15,3 +15,8 @@ def test_demo_crawls_the_sample_site_and_builds_the_same_documents(tmp_path, sam
     assert kept == {lang: row["kept"] for lang, row in direct["per_language"].items() if row["kept"]}
     assert crawled["duplicates"] == direct["duplicates"]
     assert (tmp_path / "demo" / "corpus" / "manifest.json").exists()
+    # … then trains a tiny model and evaluates it on held-out documents and pairs
+    evaluation = json.loads((tmp_path / "demo" / "run" / "eval.json").read_text())
+    assert evaluation["step"] == 12 and set(evaluation["bits_per_byte"]) <= set(kept)
+    assert len(evaluation["bits_per_byte"]) >= 6 and all(0 < v < 10 for v in evaluation["bits_per_byte"].values())
+    assert "bits_per_byte" in result.stdout and (tmp_path / "demo" / "run" / "plots" / "loss.png").exists()

@@ -1,0 +1,579 @@
+"""Streaming loader: a build's Parquet shards → endless, resumable batches of lm, mt and pair examples.
+
+What the training loop can rely on (and what must not change between a save and a resume):
+
+- **Input.** `BUILD/manifest.json`; its `docs` shards (column `text`, one source per `lang`) and
+  `bitext` shards (`src_lang, tgt_lang, src_text, tgt_text`, one source per `pair`). Every such
+  shard is checked against the manifest's sha256 when the dataset is made, before step 0 (one read
+  of the shards per rank); a missing or corrupt one raises `ShardError` naming it. Rows held out
+  for evaluation (`training.split` with `LoaderConfig.heldout_fraction`: pass the tokenizer's and
+  eval's fraction) are never served; "rows" below means training rows.
+- **Work units** are (shard, row group), read with `ParquetFile.read_row_group(i, columns=...)`;
+  a worker holds at most one row group per source in memory.
+- **Partition.** Slots are world_size × num_workers (slot = rank × num_workers + worker). For each
+  source, epoch e is a list of *parts*: its units in a seeded permutation (the same on every slot),
+  each unit cut into k row-strided parts (part j = the rows at positions p ≡ j mod k of the unit's
+  seeded row permutation; k = 1 when there are at least as many units as slots, otherwise the
+  smallest k giving an epoch at least as many parts as slots, never more parts than rows), so a
+  source with fewer units than slots is shared by all slots. Concatenating epochs 0, 1, 2, … gives
+  an endless sequence of parts; slot s takes parts q = s, s + slots, s + 2·slots, … Every row is
+  therefore read exactly once per epoch across all slots; a slot whose share of an epoch is smaller
+  simply moves on to the next epoch's parts, so no slot ever runs dry (a source needs one row) and
+  no rank waits for data under DDP.
+- **Shuffle.** Seeded unit permutation per epoch plus seeded row permutation inside each unit; no
+  shuffle buffer (document ids are hashes, so rows of a shard are not grouped by site anyway), so
+  a stream's whole position is one cursor (part q, row i).
+- **Mixing.** Every batch has a fixed composition (`LoaderConfig.composition`): n_lm lm examples,
+  n_mt mt and n_pair pair examples, so shapes and the contrastive loss's negatives never change.
+  Each lm example picks its language with p(lang) ∝ rows_lang^α, each bitext example its pair with
+  p(pair) ∝ rows_pair^α (the manifest's rows, held-out ones included: the only size it records
+  for every shard, and characters would not be tokens either, chars per token differ ~3× across
+  scripts).
+- **Randomness** is counter-based: batch b of slot s draws from an RNG seeded by (seed, s, b), so
+  no RNG state is saved, only b.
+- **Resume.** `StreamingLoader.state_dict()` after k batches, then `load_state_dict()` on a fresh
+  loader, yields exactly batches k, k+1, … of an uninterrupted run, given the same build, loader
+  config, world size, rank and num_workers (checked: `ResumeError`) and the same tokenizer (not
+  checked). The state is small JSON (counters and cursors; packing leftovers are a cursor to the
+  document being cut plus a token offset, re-encoded on resume).
+
+A batch (what `StreamingLoader` yields), B_kind = that kind's count, kinds with count 0 absent:
+    {"lm":   {"input_ids": [B_lm, seq_len], "labels": [B_lm, seq_len], "lang": [B_lm]},
+     "mt":   {"input_ids": [B_mt, seq_len], "labels": [B_mt, seq_len], "src_lang": [B_mt], "tgt_lang": [B_mt]},
+     "pair": {"src_ids": [B_pair, pair_len], "tgt_ids": [B_pair, pair_len], "src_lang": [B_pair], "tgt_lang": [B_pair]}}
+lm rows are windows of documents packed as `<2lang> tokens eos` (one language per window); mt rows
+are `<2tgt> source <sep> target eos` + padding, either direction; pair sides are `bos tokens eos` +
+padding. Labels are aligned with input_ids (the model shifts: position t predicts labels[t + 1]);
+IGNORE (-100) marks positions without loss: lm tags, mt tag/source/sep, padding. `lang`,
+`src_lang`, `tgt_lang` are tokenizer language-tag ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from training.split import is_heldout, pair_is_heldout
+
+IGNORE = -100  # label of a position without loss (cross_entropy's default ignore_index)
+KINDS = ("lm", "mt", "pair")
+DOCS_COLUMNS = ("text",)
+BITEXT_COLUMNS = ("src_lang", "tgt_lang", "src_text", "tgt_text")
+PARTITION_OF = {"docs": "lang", "bitext": "pair"}
+ID_COLUMNS = {"docs": ("id",), "bitext": ("src_doc_id", "tgt_doc_id")}  # what held-out rows are known by
+# first seed words, so the RNGs of unit order, row order and batch draws never coincide
+_UNITS, _ROWS, _BATCH = 1, 2, 3
+
+
+class DataError(Exception):
+    """A build cannot be used for training."""
+
+
+class ShardError(DataError):
+    """A shard the manifest lists is missing or does not match its checksum."""
+
+
+class ResumeError(DataError):
+    """A saved loader state does not belong to this loader."""
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    seq_len: int = 512  # tokens per lm and mt example
+    pair_len: int = 128  # tokens per side of a pair example
+    batch_size: int = 16  # examples per batch, all kinds together
+    alpha: float = 0.3  # temperature of language and pair sampling
+    bitext_share: float = 0.25  # share of a batch made of bitext examples (mt + pair)
+    pair_share: float = 0.5  # share of the bitext examples that are pair (contrastive) examples
+    heldout_fraction: float = 0.05  # documents (and their pairs) kept for evaluation: never served
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.seq_len < 4 or self.pair_len < 3 or self.batch_size < 1:
+            raise ValueError(f"seq_len >= 4, pair_len >= 3 and batch_size >= 1 needed, got {self}")
+        if not (0 <= self.bitext_share <= 1 and 0 <= self.pair_share <= 1):
+            raise ValueError(f"bitext_share and pair_share are shares in [0, 1], got {self}")
+
+    def composition(self, has_bitext: bool) -> dict[str, int]:
+        """Examples of each kind in every batch; bitext's share goes to lm when the build has none."""
+        n_bitext = round(self.batch_size * self.bitext_share) if has_bitext else 0
+        n_pair = round(n_bitext * self.pair_share)
+        return {"lm": self.batch_size - n_bitext, "mt": n_bitext - n_pair, "pair": n_pair}
+
+
+@dataclass(frozen=True)
+class Unit:
+    path: str  # relative to the build directory
+    row_group: int
+    rows: int  # training rows: not held out
+
+
+@dataclass(frozen=True)
+class Source:
+    """The row groups with training rows of one language (docs) or one language pair (bitext)."""
+
+    name: str  # "de" or "de-en"
+    kind: str  # docs | bitext
+    size: int  # rows in the manifest, held-out ones included: what sampling weighs
+    units: tuple[Unit, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(u.rows for u in self.units)
+
+    @property
+    def key(self) -> int:
+        """Seed word from the name, so a source's order does not depend on which others exist."""
+        return int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:8], "little")
+
+
+@dataclass(frozen=True)
+class Plan:
+    build_dir: str
+    heldout_fraction: float
+    docs: dict[str, Source]
+    bitext: dict[str, Source]
+    fingerprint: str  # of the shards read: paths and checksums
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows j, j + k, j + 2k, … of a unit's row permutation."""
+
+    unit: int  # index into Source.units
+    stride: int  # j
+    of: int  # k
+
+
+# --- the build ---------------------------------------------------------------------------------
+
+def read_manifest(build_dir: str) -> dict:
+    try:
+        with open(os.path.join(build_dir, "manifest.json"), encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{build_dir} is not a complete build (no manifest.json); run polycorp build first") from None
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checked_row_groups(build_dir: str, entry: dict) -> list[int]:
+    """Rows per row group of a manifest shard, once its bytes match the manifest's sha256."""
+    path = os.path.join(build_dir, entry["path"])
+    try:
+        digest = file_sha256(path)
+    except FileNotFoundError:
+        raise ShardError(f"shard {path} listed in manifest.json is missing; restore it or rebuild the corpus") from None
+    if digest != entry["sha256"]:
+        raise ShardError(f"shard {path} does not match its sha256 in manifest.json (corrupt or changed); "
+                         "restore it or rebuild the corpus")
+    metadata = pq.read_metadata(path)
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+def read_row_group(path: str, row_group: int, columns: tuple[str, ...]) -> pa.Table:
+    with pq.ParquetFile(path) as f:
+        return f.read_row_group(row_group, columns=list(dict.fromkeys(columns)))
+
+
+def training_rows(table: pa.Table, kind: str, fraction: float) -> np.ndarray:
+    """Indices of a row group's rows not held out for evaluation (`training.split`): a document by
+    its id, a pair when either of its documents is. `table` needs the ID_COLUMNS when fraction > 0."""
+    if fraction <= 0:
+        return np.arange(table.num_rows)
+    if kind == "docs":
+        held = [is_heldout(i, fraction) for i in table.column("id").to_pylist()]
+    else:
+        held = [pair_is_heldout(s, t, fraction)
+                for s, t in zip(table.column("src_doc_id").to_pylist(), table.column("tgt_doc_id").to_pylist())]
+    return np.flatnonzero(~np.asarray(held, dtype=bool))
+
+
+def training_count(path: str, row_group: int, rows: int, kind: str, fraction: float) -> int:
+    if fraction <= 0:
+        return rows
+    return len(training_rows(read_row_group(path, row_group, ID_COLUMNS[kind]), kind, fraction))
+
+
+def load_plan(build_dir: str, heldout_fraction: float = 0.0) -> Plan:
+    """The build's docs and bitext sources, every shard verified, held-out rows not counted."""
+    entries = sorted((e for e in read_manifest(build_dir)["shards"] if e["kind"] in PARTITION_OF),
+                     key=lambda e: e["path"])
+    units: dict[tuple[str, str], list[Unit]] = {}
+    sizes: Counter = Counter()
+    for entry in entries:
+        key = (entry["kind"], entry[PARTITION_OF[entry["kind"]]])
+        path = os.path.join(build_dir, entry["path"])
+        counts = [training_count(path, i, rows, key[0], heldout_fraction)
+                  for i, rows in enumerate(checked_row_groups(build_dir, entry))]
+        units.setdefault(key, []).extend(Unit(entry["path"], i, n) for i, n in enumerate(counts) if n)
+        sizes[key] += entry["rows"]
+    sources = {kind: {name: Source(name, kind, sizes[kind, name], tuple(u))
+                      for (k, name), u in sorted(units.items()) if k == kind and u}
+               for kind in PARTITION_OF}
+    fingerprint = hashlib.sha256(json.dumps([[e["path"], e["sha256"]] for e in entries]).encode()).hexdigest()
+    return Plan(build_dir, heldout_fraction, sources["docs"], sources["bitext"], fingerprint)
+
+
+def sampling_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
+    """p(name) ∝ size^α: α = 1 samples as the data are, α = 0 uniformly; in between small languages
+    are seen more often than their size alone would give, without repeating them endlessly."""
+    weights = {name: size ** alpha for name, size in sizes.items()}
+    total = sum(weights.values())
+    return {name: w / total for name, w in weights.items()}
+
+
+# --- partition and shuffle ---------------------------------------------------------------------
+
+def seeded(*words: int) -> np.random.Generator:
+    return np.random.default_rng(list(words))
+
+
+def stride_of(source: Source, num_slots: int) -> int:
+    """k: into how many row-strided parts each unit is cut (a unit with fewer rows: one per row).
+    The smallest k giving an epoch at least `num_slots` parts, so every slot reads a share of every
+    epoch: slots then read disjoint rows of the same epoch at the same time, instead of several
+    slots re-reading a small language's few units concurrently. With fewer rows than slots no k
+    can, and k = the largest unit's rows (one part per row)."""
+    k, largest = math.ceil(num_slots / len(source.units)), max(u.rows for u in source.units)
+    while k < largest and sum(min(k, u.rows) for u in source.units) < num_slots:
+        k += 1
+    return k
+
+
+def parts_per_epoch(source: Source, num_slots: int) -> int:
+    k = stride_of(source, num_slots)
+    return sum(min(k, u.rows) for u in source.units)
+
+
+def epoch_parts(source: Source, num_slots: int, seed: int, epoch: int) -> list[Part]:
+    """Epoch `epoch` of a source as parts, in order; the same on every slot. No part is empty."""
+    k = stride_of(source, num_slots)
+    order = seeded(seed, _UNITS, source.key, epoch).permutation(len(source.units))
+    return [Part(int(u), j, min(k, source.units[u].rows))
+            for u in order for j in range(min(k, source.units[u].rows))]
+
+
+def part_rows(source: Source, part: Part, seed: int, epoch: int) -> np.ndarray:
+    """Row indices (within the row group) of a part, in reading order."""
+    rows = source.units[part.unit].rows
+    return seeded(seed, _ROWS, source.key, epoch, part.unit).permutation(rows)[part.stride::part.of]
+
+
+def slot_index(rank: int, worker: int, num_workers: int) -> int:
+    return rank * num_workers + worker
+
+
+class RowStream:
+    """One slot's endless share of a source: parts q = slot, slot + slots, … of the sequence of all
+    epochs' parts (see the module docstring). Its whole position is `cursor` = [q, row in part]."""
+
+    def __init__(self, plan: Plan, source: Source, columns: tuple[str, ...], seed: int,
+                 slot: int, num_slots: int):
+        self.plan, self.source, self.columns, self.seed = plan, source, columns, seed
+        self.num_slots = num_slots
+        self.per_epoch = parts_per_epoch(source, num_slots)
+        self.cursor = [slot, 0]
+        self._epoch: tuple[int, list[Part]] = (-1, [])
+        self._part: tuple[int, list[tuple]] = (-1, [])
+
+    def next_row(self) -> tuple[tuple, list[int]]:
+        """The next row (values of `columns`) and its cursor."""
+        at = list(self.cursor)
+        rows = self.part(at[0])
+        self.cursor = [at[0], at[1] + 1] if at[1] + 1 < len(rows) else [at[0] + self.num_slots, 0]
+        return rows[at[1]], at
+
+    def row_at(self, cursor: list[int]) -> tuple:
+        return self.part(cursor[0])[cursor[1]]
+
+    def part(self, q: int) -> list[tuple]:
+        if self._part[0] != q:
+            self._part = (q, self._read(q))
+        return self._part[1]
+
+    def _read(self, q: int) -> list[tuple]:
+        epoch, index = divmod(q, self.per_epoch)
+        if self._epoch[0] != epoch:
+            self._epoch = (epoch, epoch_parts(self.source, self.num_slots, self.seed, epoch))
+        part = self._epoch[1][index]
+        unit, kind, fraction = self.source.units[part.unit], self.source.kind, self.plan.heldout_fraction
+        ids = ID_COLUMNS[kind] if fraction > 0 else ()
+        table = read_row_group(os.path.join(self.plan.build_dir, unit.path), unit.row_group, self.columns + ids)
+        kept = training_rows(table, kind, fraction)
+        table = table.take(kept[part_rows(self.source, part, self.seed, epoch)])
+        return list(zip(*(table.column(c).to_pylist() for c in self.columns)))
+
+
+# --- examples ----------------------------------------------------------------------------------
+
+def padded(ids: list[int], length: int, value: int) -> torch.Tensor:
+    return torch.tensor(ids + [value] * (length - len(ids)), dtype=torch.long)
+
+
+class Packer:
+    """Documents of one language as `<2lang> tokens eos`, concatenated and cut into windows.
+
+    Labels are the ids except at the `<2lang>` tags (the next document's language cannot be
+    predicted). Only the document being cut is held; its state is that document's cursor and the
+    number of its tokens already used, so a resume re-reads and re-encodes it instead of storing ids."""
+
+    def __init__(self, stream: RowStream, tokenizer, lang: str, seq_len: int):
+        self.stream, self.tokenizer, self.seq_len = stream, tokenizer, seq_len
+        self.tag = tokenizer.lang_id(lang)
+        self.doc: list[int] | None = None
+        self.tokens: list[int] = []
+        self.used = 0
+
+    def window(self) -> tuple[list[int], list[int]]:
+        ids: list[int] = []
+        labels: list[int] = []
+        while len(ids) < self.seq_len:
+            if self.used == len(self.tokens):
+                row, self.doc = self.stream.next_row()
+                self.tokens, self.used = self.encode(row), 0
+            take = self.tokens[self.used:self.used + self.seq_len - len(ids)]
+            labels += ([IGNORE] if self.used == 0 else take[:1]) + take[1:]
+            ids += take
+            self.used += len(take)
+        return ids, labels
+
+    def encode(self, row: tuple) -> list[int]:
+        return [self.tag, *self.tokenizer.encode(row[0]), self.tokenizer.eos_id]
+
+    def state(self) -> list[int] | None:
+        return None if self.doc is None else [*self.doc, self.used]
+
+    def load(self, state: list[int] | None) -> None:
+        if state is not None:
+            self.doc, self.used = state[:2], state[2]
+            self.tokens = self.encode(self.stream.row_at(self.doc))
+
+
+def lm_example(ids: list[int], labels: list[int], lang_id: int) -> dict:
+    return {"kind": "lm", "input_ids": torch.tensor(ids), "labels": torch.tensor(labels),
+            "lang": torch.tensor(lang_id)}
+
+
+def mt_example(tokenizer, row: tuple, flip: bool, seq_len: int) -> dict:
+    """`<2tgt> source <sep> target eos`, loss on target and eos only, padded to seq_len. A long pair
+    keeps at least half the room for the source; a target cut short loses its eos."""
+    src_lang, tgt_lang, src_text, tgt_text = row
+    if flip:
+        src_lang, tgt_lang, src_text, tgt_text = tgt_lang, src_lang, tgt_text, src_text
+    room = seq_len - 2  # after <2tgt> and <sep>
+    target = [*tokenizer.encode(tgt_text), tokenizer.eos_id]
+    source = tokenizer.encode(src_text)[:max(room // 2, room - len(target))]
+    target = target[:room - len(source)]
+    tgt_id = tokenizer.lang_id(tgt_lang)
+    ids = [tgt_id, *source, tokenizer.sep_id, *target]
+    labels = [IGNORE] * (len(source) + 2) + target
+    return {"kind": "mt", "input_ids": padded(ids, seq_len, tokenizer.pad_id),
+            "labels": padded(labels, seq_len, IGNORE),
+            "src_lang": torch.tensor(tokenizer.lang_id(src_lang)), "tgt_lang": torch.tensor(tgt_id)}
+
+
+def pair_example(tokenizer, row: tuple, pair_len: int) -> dict:
+    """Each side as `bos tokens eos` (no language tag: retrieval should not key on it), padded."""
+    src_lang, tgt_lang, src_text, tgt_text = row
+
+    def side(text: str) -> torch.Tensor:
+        ids = [tokenizer.bos_id, *tokenizer.encode(text)[:pair_len - 2], tokenizer.eos_id]
+        return padded(ids, pair_len, tokenizer.pad_id)
+
+    return {"kind": "pair", "src_ids": side(src_text), "tgt_ids": side(tgt_text),
+            "src_lang": torch.tensor(tokenizer.lang_id(src_lang)),
+            "tgt_lang": torch.tensor(tokenizer.lang_id(tgt_lang))}
+
+
+def collate(examples: list[dict]) -> dict[str, dict[str, torch.Tensor]]:
+    """Examples grouped by kind, in order, into stacked tensors; kinds without examples absent."""
+    batch = {}
+    for kind in KINDS:
+        group = [e for e in examples if e["kind"] == kind]
+        if group:
+            batch[kind] = {key: torch.stack([e[key] for e in group]) for key in group[0] if key != "kind"}
+    return batch
+
+
+# --- one slot's batches ------------------------------------------------------------------------
+
+def draws(rng: np.random.Generator, names: list[str], probs: list[float], n: int) -> list[str]:
+    """n names drawn with probabilities `probs`; none for n = 0 (a build may have no bitext)."""
+    return [names[i] for i in rng.choice(len(names), size=n, p=probs)] if n else []
+
+
+class SlotStream:
+    """The batches of one slot: batch b's languages, pairs and directions are drawn from an RNG
+    seeded by (seed, slot, b); rows come from the slot's RowStreams."""
+
+    def __init__(self, dataset: StreamingDataset, role: int, roles: int, state: dict | None):
+        plan, config = dataset.plan, dataset.config
+        self.dataset, self.role = dataset, role
+        self.slot = slot_index(dataset.rank, role, roles)
+        num_slots = dataset.world_size * roles
+        self.docs = {name: RowStream(plan, s, DOCS_COLUMNS, config.seed, self.slot, num_slots)
+                     for name, s in plan.docs.items()}
+        self.bitext = {name: RowStream(plan, s, BITEXT_COLUMNS, config.seed, self.slot, num_slots)
+                       for name, s in plan.bitext.items()}
+        self.packers = {name: Packer(stream, dataset.tokenizer, name, config.seq_len)
+                        for name, stream in self.docs.items()}
+        self.batch = 0
+        if state is not None:
+            self.load(state)
+
+    def next_batch(self) -> dict:
+        d, config, tok = self.dataset, self.dataset.config, self.dataset.tokenizer
+        rng = seeded(config.seed, _BATCH, self.slot, self.batch)
+        n = d.composition
+        langs = draws(rng, d.lang_names, d.lang_p, n["lm"])
+        mt_pairs = draws(rng, d.pair_names, d.pair_p, n["mt"])
+        flips = rng.random(n["mt"]) < 0.5
+        pair_pairs = draws(rng, d.pair_names, d.pair_p, n["pair"])
+        examples = [lm_example(*self.packers[lang].window(), tok.lang_id(lang)) for lang in langs]
+        examples += [mt_example(tok, self.bitext[pair].next_row()[0], bool(flip), config.seq_len)
+                     for pair, flip in zip(mt_pairs, flips)]
+        examples += [pair_example(tok, self.bitext[pair].next_row()[0], config.pair_len) for pair in pair_pairs]
+        self.batch += 1
+        return collate(examples)
+
+    def state(self) -> dict:
+        """Everything batch `self.batch` onwards depends on; small and JSON-serialisable."""
+        return {"role": self.role, "batch": self.batch,
+                "docs": {name: list(s.cursor) for name, s in self.docs.items()},
+                "bitext": {name: list(s.cursor) for name, s in self.bitext.items()},
+                "packers": {name: p.state() for name, p in self.packers.items()}}
+
+    def load(self, state: dict) -> None:
+        self.batch = state["batch"]
+        for streams, cursors in ((self.docs, state["docs"]), (self.bitext, state["bitext"])):
+            for name, stream in streams.items():
+                stream.cursor = list(cursors[name])
+        for name, packer in self.packers.items():
+            packer.load(state["packers"][name])
+
+
+# --- public: dataset and loader ----------------------------------------------------------------
+
+def default_rank() -> tuple[int, int]:
+    """(rank, world size) of the initialised process group, or (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class StreamingDataset(IterableDataset):
+    """Endless batches (dicts as in the module docstring, plus "state": the producing slot's state
+    after the batch) for one rank. Use with `StreamingLoader`, which resumes; iterating it directly
+    (e.g. `DataLoader(ds, batch_size=None, num_workers=n)`) always starts at batch 0.
+
+    `tokenizer`: `encode(str) -> list[int]`, ints `bos_id, eos_id, pad_id, sep_id`, `lang_id(lang)`.
+    Shards are verified here, so a bad build fails before training starts."""
+
+    def __init__(self, build_dir: str, tokenizer, config: LoaderConfig = LoaderConfig(),
+                 rank: int | None = None, world_size: int | None = None):
+        self.plan, self.tokenizer, self.config = load_plan(build_dir, config.heldout_fraction), tokenizer, config
+        default = default_rank()
+        self.rank = default[0] if rank is None else rank
+        self.world_size = default[1] if world_size is None else world_size
+        self.composition = config.composition(bool(self.plan.bitext))
+        if self.composition["lm"] and not self.plan.docs:
+            raise DataError(f"{build_dir} has no docs rows to train on; check its manifest.json")
+        lang_p = sampling_probs({n: s.size for n, s in self.plan.docs.items()}, config.alpha)
+        pair_p = sampling_probs({n: s.size for n, s in self.plan.bitext.items()}, config.alpha)
+        self.lang_names, self.lang_p = list(lang_p), list(lang_p.values())
+        self.pair_names, self.pair_p = list(pair_p), list(pair_p.values())
+        self.fingerprint = hashlib.sha256(
+            json.dumps([self.plan.fingerprint, asdict(config)]).encode()).hexdigest()
+
+    def batches(self, role: int, roles: int, state: dict | None = None) -> Iterator[dict]:
+        """Slot (rank, role)'s batches, from `state` (a batch's "state") or from the start."""
+        stream = SlotStream(self, role, roles, state)
+        while True:
+            batch = stream.next_batch()
+            batch["state"] = stream.state()
+            yield batch
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        return self.batches(info.id, info.num_workers) if info else self.batches(0, 1)
+
+
+class _Rotated(IterableDataset):
+    """What DataLoader workers run when resuming: worker w plays role (w + rotation) % roles, so the
+    DataLoader's round-robin (worker 0 first) continues the saved run's order of roles."""
+
+    def __init__(self, dataset: StreamingDataset, rotation: int, states: list[dict | None]):
+        self.dataset, self.rotation, self.states = dataset, rotation, states
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        worker, roles = (info.id, info.num_workers) if info else (0, 1)
+        role = (worker + self.rotation) % roles
+        return self.dataset.batches(role, roles, self.states[role])
+
+
+class StreamingLoader:
+    """Batches of a `StreamingDataset` through a DataLoader with `num_workers` workers; resumable.
+
+    A DataLoader over an IterableDataset takes batches from its workers round-robin, so global
+    batch g comes from role g % workers. Each batch carries its role's state after it; the loader
+    keeps the latest per role. Resuming at batch k starts role k % workers on worker 0 and every
+    role from its saved state. Iterating again after a break also continues where it stopped.
+
+    Every batch handed out counts as consumed: a loop must not pull one it will not train on
+    (`zip(range(steps), loader)`, not `zip(loader, range(steps))`, which pulls one more)."""
+
+    def __init__(self, dataset: StreamingDataset, num_workers: int = 0, pin_memory: bool = False):
+        self.dataset, self.num_workers, self.pin_memory = dataset, num_workers, pin_memory
+        self.roles = max(1, num_workers)
+        self.batches = 0  # batches yielded so far (= training steps, one batch per step)
+        self.states: list[dict | None] = [None] * self.roles
+
+    def __iter__(self) -> Iterator[dict]:
+        rotated = _Rotated(self.dataset, self.batches % self.roles, list(self.states))
+        # its own generator: a DataLoader draws a base seed when iterated, which would otherwise
+        # shift the global RNG (dropout masks) of a resumed run by one draw
+        generator = torch.Generator().manual_seed(self.dataset.config.seed)
+        loader = DataLoader(rotated, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory,
+                            generator=generator)
+        for batch in loader:
+            state = batch.pop("state")
+            self.states[state["role"]] = state
+            self.batches += 1
+            yield batch
+
+    def state_dict(self) -> dict:
+        """JSON-serialisable; one per rank (each rank saves and loads its own)."""
+        return {"fingerprint": self.dataset.fingerprint, "rank": self.dataset.rank,
+                "world_size": self.dataset.world_size, "num_workers": self.num_workers,
+                "batches": self.batches, "workers": list(self.states)}
+
+    def load_state_dict(self, state: dict) -> None:
+        here = self.state_dict()
+        for key in ("world_size", "num_workers", "rank"):
+            if state[key] != here[key]:
+                raise ResumeError(f"loader state was saved with {key}={state[key]}, this run has {here[key]}; "
+                                  f"resume with the same {key} or start a new run")
+        if state["fingerprint"] != here["fingerprint"]:
+            raise ResumeError("loader state was saved for another build or loader config; "
+                              "resume with the same --data and settings or start a new run")
+        self.batches, self.states = state["batches"], list(state["workers"])

@@ -1,0 +1,428 @@
+"""`polycorp train`: a build's shards → tokenizer → multi-task model, on CPU or GPU, under torchrun.
+
+θ* = argmin Σ λ_i L_i over language modelling (monolingual windows), translation (bitext as
+`<2tgt> source <sep> target`, loss on the target) and retrieval (in-batch contrastive loss between
+both sides of a pair), each logged on its own. One `Objectives` module computes all of a batch's
+losses in one forward, so DistributedDataParallel sees every parameter used in one call and
+averages the gradients of the weighted sum.
+
+The loop: AdamW (no decay on norms and embeddings' biases-free model: decay on matrices only),
+linear warmup then cosine to `min_lr_ratio · lr`, gradient clipping, gradient accumulation (DDP
+syncs only the last micro-batch), bf16 autocast on CUDA, optional `torch.compile`. Checkpoints
+(`RUN/checkpoints/step-<n>/`: model.safetensors, optimizer.pt with the scheduler, each rank's
+loader state and RNG states) every `checkpoint_every` steps, at the end and on SIGTERM, written to
+`step-<n>.part/` and renamed when complete, so a half-written checkpoint is never resumed from.
+`--resume` continues from the newest complete one with exactly the batches, dropout masks and
+learning rates of an uninterrupted run (tested bit for bit on CPU).
+
+Under `torchrun --nproc_per_node N`, each process is one rank (gloo on CPU, NCCL on GPU); the
+loader gives each rank its own slots, and ranks agree every step on whether to stop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from training.data import LoaderConfig, StreamingDataset, StreamingLoader
+from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
+from training.tokenizer import Tokenizer, train_tokenizer
+
+# Model sizes by name (d_model, n_layers, n_heads, d_ff); d_ff ≈ 8/3 · d_model rounded to 64 (SwiGLU).
+MODEL_SIZES = {
+    "tiny": (128, 2, 4, 384),  # ~1.5 M parameters with an 8 k vocabulary: seconds per step on a CPU
+    "small": (256, 4, 4, 704),
+    "base": (512, 8, 8, 1408),
+    "100m": (768, 12, 12, 2048),  # ~110 M with a 32 k vocabulary (benchmarks/gpu_train.sh)
+}
+
+
+class TrainError(Exception):
+    """A run that cannot start or continue; the message is one line saying what to do."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000
+    model: str = "tiny"  # a key of MODEL_SIZES
+    vocab_size: int = 8000
+    tokenizer_chars: int = 50_000_000  # characters sampled to train the tokenizer
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 50
+    weight_decay: float = 0.1
+    beta2: float = 0.95
+    clip: float = 1.0
+    grad_accum: int = 1
+    weights: dict = field(default_factory=lambda: {"lm": 1.0, "mt": 1.0, "retrieval": 0.5})
+    temperature: float = 0.05  # of the contrastive loss
+    dropout: float = 0.0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    num_workers: int = 1
+    compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.model not in MODEL_SIZES:
+            raise TrainError(f"unknown model size {self.model!r}: use one of {', '.join(MODEL_SIZES)}")
+        unknown = set(self.weights) - {"lm", "mt", "retrieval"}
+        if unknown:
+            raise TrainError(f"unknown objective weight(s) {', '.join(sorted(unknown))}: use lm, mt, retrieval")
+
+
+def model_config(train: TrainConfig, vocab_size: int, loader: LoaderConfig, pad_id: int) -> ModelConfig:
+    d_model, n_layers, n_heads, d_ff = MODEL_SIZES[train.model]
+    return ModelConfig(vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff,
+                       max_seq_len=max(loader.seq_len, loader.pair_len), dropout=train.dropout, pad_id=pad_id)
+
+
+class Objectives(nn.Module):
+    """All losses of a batch in one forward: {"lm", "mt", "retrieval"} plus "retrieval_acc"."""
+
+    def __init__(self, model: DecoderLM, sep_id: int, pad_id: int, temperature: float):
+        super().__init__()
+        self.model, self.sep_id, self.pad_id, self.temperature = model, sep_id, pad_id, temperature
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        out = {}
+        if "lm" in batch:
+            out["lm"] = lm_loss(self.model, batch["lm"]["input_ids"], batch["lm"]["labels"])
+        if "mt" in batch:
+            out["mt"] = mt_loss(self.model, batch["mt"]["input_ids"], batch["mt"]["labels"], self.sep_id)
+        if "pair" in batch:
+            out["retrieval"], out["retrieval_acc"] = retrieval_loss(
+                self.model, batch["pair"]["src_ids"], batch["pair"]["tgt_ids"], self.pad_id, self.temperature)
+        return out
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Multiplier of the base learning rate after `step` optimizer steps: linear warmup, cosine
+    decay to min_lr_ratio at the last step."""
+    if step < config.warmup:
+        return (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, fused: bool) -> torch.optim.Optimizer:
+    """AdamW; weight decay on matrices only (not on norms' gains)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    keep = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": keep, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, config.beta2), fused=fused or None)
+
+
+# ------------------------------------------------------------------------------ distributed set-up
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_type: str) -> Dist:
+    """Rank and world size from torchrun's environment; the process group (gloo on CPU, NCCL on
+    GPU) when there is more than one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Dist()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def barrier(d: Dist) -> None:
+    if d.world_size > 1:
+        dist.barrier()
+
+
+def resolve_device(name: str, d: Dist) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainError("--device cuda was asked for but torch sees no CUDA GPU: use --device cpu "
+                             "(or auto), or run on a machine with a GPU and a CUDA build of torch")
+        torch.cuda.set_device(d.local_rank)
+        return torch.device("cuda", d.local_rank)
+    if name != "cpu":
+        raise TrainError(f"unknown device {name!r}: use cpu, cuda or auto")
+    return torch.device("cpu")
+
+
+# ------------------------------------------------------------------------------ checkpoints
+
+
+def checkpoint_dirs(run_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    root = run_dir / "checkpoints"
+    if not root.exists():
+        return []
+    done = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-") and not p.name.endswith(".part")]
+    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(run_dir: Path, step: int, model: DecoderLM, optimizer, scheduler, loader: StreamingLoader,
+                    d: Dist) -> Path:
+    from safetensors.torch import save_file
+
+    root = run_dir / "checkpoints"
+    part, final = root / f"step-{step}.part", root / f"step-{step}"
+    if d.main:
+        shutil.rmtree(part, ignore_errors=True)
+        part.mkdir(parents=True)
+    barrier(d)
+    if d.main:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()},
+                  str(part / "model.safetensors"))
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+                   part / "optimizer.pt")
+    (part / f"loader-rank{d.rank}.json").write_text(json.dumps(loader.state_dict()))
+    torch.save(_rng_state(), part / f"rng-rank{d.rank}.pt")
+    barrier(d)
+    if d.main:
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(part, final)
+    barrier(d)
+    return final
+
+
+def load_checkpoint(path: Path, model: DecoderLM, optimizer, scheduler, loader: StreamingLoader, d: Dist) -> int:
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(path / "model.safetensors"), device=str(next(model.parameters()).device)))
+    saved = torch.load(path / "optimizer.pt", weights_only=False)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    loader_state = path / f"loader-rank{d.rank}.json"
+    if not loader_state.exists():
+        raise TrainError(f"{path} holds no loader state for rank {d.rank}: resume with the number of "
+                         "processes the run was started with")
+    loader.load_state_dict(json.loads(loader_state.read_text()))
+    _set_rng_state(torch.load(path / f"rng-rank{d.rank}.pt", weights_only=False))
+    return saved["step"]
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+class _Stop:
+    """SIGTERM (a scheduler's pre-emption, torchrun stopping its workers): finish the step,
+    checkpoint, return."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        self.requested = True
+
+
+def _to_device(batch: dict, device: torch.device) -> dict:
+    return {kind: {k: v.to(device, non_blocking=True) for k, v in part.items()} for kind, part in batch.items()}
+
+
+def _tokens(batch: dict, pad_id: int) -> int:
+    """Tokens the model reads in a batch (padding excluded)."""
+    total = 0
+    for part in batch.values():
+        for key in ("input_ids", "src_ids", "tgt_ids"):
+            if key in part:
+                total += int((part[key] != pad_id).sum())
+    return total
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
+                d: Dist) -> tuple[TrainConfig, LoaderConfig, Tokenizer]:
+    """config.json and tokenizer.model of the run: written for a new run (the tokenizer trained on
+    rank 0 while the others wait), read back when resuming."""
+    config_path = run_dir / "config.json"
+    if resume:
+        if not config_path.exists():
+            raise TrainError(f"--resume: {run_dir} holds no run (no config.json); start one without --resume")
+        saved = json.loads(config_path.read_text())
+        train = replace(TrainConfig(**saved["train"]), steps=train.steps)
+        loader = LoaderConfig(**saved["loader"])
+    elif config_path.exists() and checkpoint_dirs(run_dir):
+        raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
+    tokenizer_path = run_dir / "tokenizer.model"
+    if d.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not tokenizer_path.exists():
+            train_tokenizer(build_dir, tokenizer_path, vocab_size=train.vocab_size, alpha=loader.alpha,
+                            max_chars=train.tokenizer_chars, seed=train.seed,
+                            heldout_fraction=loader.heldout_fraction)
+    barrier(d)
+    return train, loader, Tokenizer(tokenizer_path)
+
+
+def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig = TrainConfig(),
+          loader_config: LoaderConfig = LoaderConfig(), device: str = "auto", resume: bool = False,
+          quiet: bool = False, stop_at: int | None = None) -> dict:
+    """Train; returns {"step", "model" (the trained DecoderLM), "stopped" (True if by SIGTERM or
+    `stop_at`)}. `stop_at`: checkpoint and return after that step (as a SIGTERM would)."""
+    run_dir = Path(run_dir)
+    d = init_distributed("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
+    dev = resolve_device(device, d)
+    train_config, loader_config, tokenizer = prepare_run(run_dir, build_dir, train_config, loader_config, resume, d)
+    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size)
+    loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
+
+    torch.manual_seed(train_config.seed)  # the same initial weights on every rank
+    config = model_config(train_config, tokenizer.vocab_size, loader_config, tokenizer.pad_id)
+    model = DecoderLM(config).to(dev)
+    objectives = Objectives(model, tokenizer.sep_id, tokenizer.pad_id, train_config.temperature)
+    optimizer = make_optimizer(model, train_config, fused=dev.type == "cuda")
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, train_config))
+    step = 0
+    checkpoints = checkpoint_dirs(run_dir)
+    if resume and checkpoints:
+        step = load_checkpoint(checkpoints[-1], model, optimizer, scheduler, loader, d)
+    else:
+        torch.manual_seed(train_config.seed + 1 + d.rank)  # dropout masks differ across ranks
+    if d.main and not resume:
+        (run_dir / "config.json").write_text(json.dumps(
+            {"data": os.path.abspath(build_dir), "tokenizer": "tokenizer.model", "model": config.to_dict(),
+             "train": asdict(train_config), "loader": asdict(loader_config),
+             "parameters": count_parameters(model)}, indent=2) + "\n")
+    forward = objectives
+    if d.world_size > 1:
+        forward = nn.parallel.DistributedDataParallel(objectives, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if train_config.compile:
+        forward = torch.compile(forward)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else nullcontext()
+
+    stop = _Stop()
+    previous_handler = signal.signal(signal.SIGTERM, stop) if _main_thread() else None
+    metrics = open(run_dir / "metrics.jsonl", "a") if d.main else None
+    flops = flops_per_token(model, loader_config.seq_len)
+    window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
+    started, batches, stopped = time.monotonic(), iter(loader), False
+    model.train()
+    try:
+        while step < train_config.steps:
+            t0 = time.monotonic()
+            for micro in range(train_config.grad_accum):
+                batch = _to_device(next(batches), dev)
+                sync = micro == train_config.grad_accum - 1 or d.world_size == 1
+                with (nullcontext() if sync else forward.no_sync()), autocast:
+                    losses = forward(batch)
+                    weighted = {k: v for k, v in losses.items() if k in train_config.weights}
+                    loss = combined_loss(weighted, train_config.weights) / train_config.grad_accum
+                loss.backward()
+                window["tokens"] += _tokens(batch, tokenizer.pad_id)
+                for k, v in losses.items():
+                    window["losses"][k] = window["losses"].get(k, 0.0) + float(v.detach()) / train_config.grad_accum
+                window["losses"]["loss"] = window["losses"].get("loss", 0.0) + float(loss.detach())
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            window["steps"] += 1
+            window["time"] += time.monotonic() - t0
+            if step % train_config.log_every == 0 or step == train_config.steps:
+                _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d)
+                window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
+            stopping = _agree(stop.requested or step == stop_at, d)
+            if stopping or step % train_config.checkpoint_every == 0 or step == train_config.steps:
+                save_checkpoint(run_dir, step, model, optimizer, scheduler, loader, d)
+            if stopping:
+                stopped = True
+                break
+    finally:
+        if metrics:
+            metrics.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    return {"step": step, "model": model, "stopped": stopped, "tokenizer": tokenizer, "rank": d.rank}
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _agree(flag: bool, d: Dist) -> bool:
+    """True on every rank if any rank wants to stop (so all stop at the same step)."""
+    if d.world_size == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def _log(window: dict, step: int, config: TrainConfig, scheduler, grad_norm: float, flops: int, started: float,
+         metrics, quiet: bool, d: Dist) -> None:
+    """Mean losses over the window (averaged across ranks), tokens/s of all ranks, ETA."""
+    names = sorted(window["losses"])
+    values = torch.tensor([window["losses"][k] / window["steps"] for k in names] + [window["tokens"]], dtype=torch.float64)
+    if d.world_size > 1:
+        dist.all_reduce(values)
+        values[:-1] /= d.world_size
+    means = dict(zip(names, values[:-1].tolist()))
+    tokens_per_s = float(values[-1]) / max(window["time"], 1e-9)
+    elapsed = time.monotonic() - started
+    eta = (config.steps - step) * window["time"] / window["steps"]
+    if not d.main:
+        return
+    record = {"step": step, "lr": scheduler.get_last_lr()[0], "grad_norm": grad_norm, **means,
+              "tokens_per_s": tokens_per_s, "model_flops_per_s": tokens_per_s * flops, "elapsed_s": elapsed,
+              "eta_s": eta}
+    metrics.write(json.dumps(record) + "\n")
+    metrics.flush()
+    if not quiet:
+        parts = " ".join(f"{k} {means[k]:.3f}" for k in ("lm", "mt", "retrieval", "retrieval_acc") if k in means)
+        print(f"step {step}/{config.steps}  loss {means['loss']:.3f} ({parts})  {tokens_per_s:,.0f} tok/s  "
+              f"lr {record['lr']:.2e}  ETA {_duration(eta)}", file=sys.stderr, flush=True)
+
+
+def config_from_args(args) -> tuple[TrainConfig, LoaderConfig]:
+    """The CLI's flags over the defaults (only those given)."""
+    train_fields = {f.name for f in fields(TrainConfig)}
+    loader_fields = {f.name for f in fields(LoaderConfig)}
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    train = TrainConfig(**{k: v for k, v in given.items() if k in train_fields})
+    loader = LoaderConfig(**{k: v for k, v in given.items() if k in loader_fields})
+    return train, loader
