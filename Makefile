@@ -36,7 +36,15 @@ $(MODEL): | $(STAMP)
 demo: install
 	$(BIN)/polycorp demo --out demo-out
 
-test: install
+# Headless Chromium renders report.html in a test (Debian's package; root or sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 $(TEST_ARGS)
 
 # Regenerate the bundled sample from Debian packages (needs apt; see sample/README.md).

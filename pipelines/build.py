@@ -34,6 +34,7 @@ from transforms.normalise import Normalise
 from transforms.quality import QualitySignals
 from transforms.read import InputFile, ReadWarc
 from transforms.records import Bitext, BitextFiltered, Doc, Duplicate, Filtered, Reject
+from transforms.report import write_report
 from transforms.shard import ShardInfo, WritePartitioned
 from transforms.stats import (
     INPUT, KEPT, KEPT_CHARS, CountOutcomes, InvariantError, build_stats, check_invariant, counted,
@@ -337,6 +338,7 @@ def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = 
         "stats": {k: stats[k] for k in ("input_records", "kept")},
         "metrics_checked": metrics_checked,  # the runner's counters equal stats.json
     }
+    write_report(plan.work_dir, manifest)  # the data card, before the manifest that marks the build whole
     tmp = os.path.join(plan.work_dir, "manifest.json.tmp")
     with open(tmp, "w") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)

@@ -61,7 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--resume", action="store_true",
                        help="continue the crawl in --out: URLs already fetched are not fetched again")
 
-    report = sub.add_parser("report", help="summarise a build: documents per language, outcomes, bitext pairs")
+    report = sub.add_parser("report", help="summarise a build and (re)write its report.html, plots and audit pages")
     report.add_argument("build", help="a build directory (with manifest.json)")
 
     train = sub.add_parser(
@@ -151,6 +151,11 @@ def cmd_report(args, beam_args: list[str]) -> int:
     print(text[0].replace(" in 0.0 s", ""))
     if len(text) > 1:
         print(text[1])
+    from transforms.report import write_report
+
+    with open(os.path.join(args.build, "manifest.json")) as f:
+        path = write_report(args.build, json.load(f))
+    print(f"report: {path} (plots/, audit/<lang>.html)")
     return 0
 
 
