@@ -60,6 +60,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="roll WARC files at this size (1 GiB)")
     crawl.add_argument("--resume", action="store_true",
                        help="continue the crawl in --out: URLs already fetched are not fetched again")
+    crawl.add_argument("--quiet", action="store_true", help="no progress line; the summary and errors only")
 
     report = sub.add_parser("report", help="summarise a build and (re)write its report.html, plots and audit pages")
     report.add_argument("build", help="a build directory (with manifest.json)")
@@ -173,10 +174,21 @@ def cmd_build(args, beam_args: list[str]) -> int:
         print(f"building {len(plan.inputs)} input file(s) ({reused} from staging cache) → {plan.out_dir}",
               file=sys.stderr)
     start = time.monotonic()
-    run_build(plan, beam_args, args.config)
+    with _build_progress(plan, enabled=not args.quiet):
+        run_build(plan, beam_args, args.config)
     if not args.quiet:
         print(_summary(plan.out_dir, time.monotonic() - start))
     return 0
+
+
+def _build_progress(plan, enabled: bool):
+    """A live line while a build runs: records read of the inputs being staged (bytes give the
+    ETA), errors, then document pairs aligned and shards written."""
+    from transforms.progress import ProgressReporter, build_line
+    from transforms.read import input_size
+
+    total = sum(input_size(i.path) for i in plan.to_stage)
+    return ProgressReporter(lambda counts, elapsed: build_line(counts, elapsed, total), enabled=enabled)
 
 
 def cmd_crawl(args, beam_args: list[str]) -> int:
@@ -196,10 +208,17 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
         max_redirects=args.max_redirects, same_host=args.same_host,
         include=tuple(args.include), exclude=tuple(args.exclude), warc_max_bytes=args.warc_max_bytes)
     start = time.monotonic()
-    summary = run_crawl(args.seeds, args.out, config, beam_args, resume=args.resume)
+    with _crawl_progress(config.max_pages, enabled=not args.quiet):
+        summary = run_crawl(args.seeds, args.out, config, beam_args, resume=args.resume)
     print(f"crawled {args.out} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['fetched']} fetched ({summary['ok']} 2xx), {len(summary['warc_files'])} WARC file(s)")
     return 0
+
+
+def _crawl_progress(max_pages: int, enabled: bool):
+    from transforms.progress import ProgressReporter, crawl_line
+
+    return ProgressReporter(lambda counts, elapsed: crawl_line(counts, elapsed, max_pages), enabled=enabled)
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
@@ -220,12 +239,14 @@ def cmd_demo(args, beam_args: list[str]) -> int:
         print(f"serving the bundled sample at {site.base}/ ; crawling it", file=sys.stderr)
         config = CrawlConfig(fetch=FetchConfig(allowed_addresses=("127.0.0.1",)), delay=0.0,
                              max_pages=5000, max_depth=6, same_host=True)
-        summary = run_crawl([site.base + "/"], crawl_dir, config, [])
+        with _crawl_progress(config.max_pages, enabled=True):
+            summary = run_crawl([site.base + "/"], crawl_dir, config, [])
     print(f"crawled {crawl_dir} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['ok']} pages fetched, {len(summary['warc_files'])} WARC file(s)")
     plan = plan_build([crawl_dir], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)
     start = time.monotonic()
-    run_build(plan, beam_args)
+    with _build_progress(plan, enabled=True):
+        run_build(plan, beam_args)
     print(_summary(corpus, time.monotonic() - start))
     print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, bitext/pair=*/, dups/, filtered/, "
           f"bitext_filtered/, rejects/)")

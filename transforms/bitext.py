@@ -24,6 +24,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.config import BitextConfig, LangIdConfig
 from transforms.docalign import DocPair, align_host, doc_features
+from transforms.progress import tick
 from transforms.records import Bitext, BitextFiltered, pickled_as_tuple, stable_hash
 from transforms.sentalign import AlignParams, AnchorScorer, align
 from transforms.sentences import split_sentences
@@ -147,6 +148,7 @@ class _AlignSentences(beam.DoFn):
         ratio = ratios.get(pair, 1.0)
         rows, unaligned = align_pair(a, b, doc_pair, ratio, self.config, self._lexicon(a.lang, b.lang))
         self.pairs.inc()
+        tick("document_pairs_aligned")
         yield beam.pvalue.TaggedOutput("counts", ((DOC_PAIRS, doc_pair.method, pair), 1))
         if unaligned:
             yield beam.pvalue.TaggedOutput("counts", ((UNALIGNED, "", pair), unaligned))

@@ -26,6 +26,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.fetch import FetchConfig, fetch
 from transforms.links import extract_links
+from transforms.progress import tick
 from transforms.robots import Robots, robots_from_response
 from transforms.urls import UrlError, canonical_url, origin_of
 from transforms.warc_write import RollingWarcWriter
@@ -314,8 +315,13 @@ class CrawlHost(beam.DoFn):
 
     def _crawl(self, host: str, entries: list[FrontierEntry]) -> list:
         tag = f"{self.run_tag}-r{self.round_index:02d}"
-        items = list(crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag,
-                                known=self.known))
+        items = []
+        for item in crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag, known=self.known):
+            if isinstance(item, CrawlLogRow):  # live progress, a page at a time
+                tick("pages")
+                tick("fetched", item.status is not None)
+                tick("errors", item.error is not None)
+            items.append(item)
         rows = [i for i in items if isinstance(i, CrawlLogRow)]
         write_part(os.path.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
         self.pages.inc(len(rows))

@@ -27,6 +27,7 @@ from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator
 
 from transforms.config import ReadConfig
+from transforms.progress import tick
 from transforms.records import Filtered, RawRecord, Reject, pickled_as_tuple, stable_hash
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -53,6 +54,14 @@ class InputFile:
 
 
 ReadResult = RawRecord | Filtered | Reject | Skipped
+
+
+def input_size(path: str) -> int:
+    """Bytes of a local or remote input file (0 if it cannot be sized)."""
+    try:
+        return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    except Exception:  # noqa: BLE001 — only for progress; the reader reports unreadable files
+        return 0
 
 
 def open_input(path: str) -> BinaryIO:
@@ -286,7 +295,12 @@ class ReadWarc(beam.DoFn):
 
     def process(self, input_file: InputFile):
         key = input_file.staging_path  # results are grouped per input file for staging
+        offset = 0  # progress: bytes of the file behind the records read so far
         for result in read_warc(input_file.path, self.config):
+            at = int(result.source.rsplit("@", 1)[1])
+            tick("read_bytes", max(at - offset, 0))
+            tick("records")
+            offset = max(offset, at)
             if isinstance(result, RawRecord):
                 self._count("records")
                 yield key, result
@@ -295,7 +309,9 @@ class ReadWarc(beam.DoFn):
                 yield beam.pvalue.TaggedOutput("filtered", (key, result))
             elif isinstance(result, Reject):
                 self._count(f"rejected_{result.error}")
+                tick("rejected")
                 yield beam.pvalue.TaggedOutput("rejected", (key, result))
             else:
                 self._count(f"skipped_{result.warc_type}")
                 yield beam.pvalue.TaggedOutput("skipped", (key, result))
+        tick("read_bytes", max(input_size(input_file.path) - offset, 0))

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.config import ShardConfig
+from transforms.progress import tick
 from transforms.records import shard_of, to_table
 
 
@@ -134,6 +135,7 @@ class _WriteShard(beam.DoFn):
         with FileSystems.create(FileSystems.join(self.out_dir, rel)) as f:
             f.write(data)
         self.rows.inc(len(records))
+        tick("shards_written")
         chars = sum(len(r.text) for r in records if getattr(r, "text", None))
         yield ShardInfo(rel, self.kind, partition, len(records), len(data),
                         hashlib.sha256(data).hexdigest(), chars)

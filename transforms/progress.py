@@ -1,0 +1,150 @@
+"""Live progress of a run on the local runners: stages tick named counters, the command line shows them.
+
+Beam's metrics reach the driver only when a pipeline ends on the local runners, so stages also tick
+a side channel: each process adds to in-memory counters and, at most every `FLUSH_SECONDS`, writes
+its totals to `<dir>/<pid>.json` (atomically). The command line's `ProgressReporter` sums the files
+(and its own process's counters: the in-memory runner runs the stages in it) and redraws one line.
+The directory comes from the environment (`POLYCORP_PROGRESS_DIR`, set by the reporter and
+inherited by worker processes); without it a tick is one dictionary lookup and nothing more — a
+cluster runner has its own monitoring UI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+
+ENV = "POLYCORP_PROGRESS_DIR"
+FLUSH_SECONDS = 0.5
+
+_lock = threading.Lock()
+_counts: Counter = Counter()
+_owner = os.getpid()  # a forked child starts from zero, not from its parent's counters
+_last_flush = 0.0
+
+
+def tick(name: str, n: int = 1) -> None:
+    """Add n to counter `name` of this process (a no-op unless a reporter is listening)."""
+    directory = os.environ.get(ENV)
+    if not directory or not n:
+        return
+    global _last_flush, _owner
+    with _lock:
+        if os.getpid() != _owner:
+            _counts.clear()
+            _owner = os.getpid()
+        _counts[name] += n
+        now = time.monotonic()
+        if now - _last_flush >= FLUSH_SECONDS:
+            _last_flush = now
+            _flush(directory)
+
+
+def _flush(directory: str) -> None:
+    path = os.path.join(directory, f"{os.getpid()}.json")
+    try:
+        with open(path + ".part", "w") as f:
+            json.dump(_counts, f)
+        os.replace(path + ".part", path)
+    except OSError:  # the reporter has finished and removed its directory
+        pass
+
+
+def totals(directory: str) -> Counter:
+    """The counters of every process that ticked, this one's from memory."""
+    out = Counter()
+    me = f"{os.getpid()}.json"
+    for name in os.listdir(directory):
+        if name.endswith(".json") and name != me:
+            try:
+                with open(os.path.join(directory, name)) as f:
+                    out.update(json.load(f))
+            except (OSError, ValueError):
+                continue
+    with _lock:
+        out.update(_counts)
+    return out
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def build_line(c: Counter, elapsed: float, total_bytes: int) -> str:
+    """One line for a build: records read with rate, errors and (from bytes) an ETA; then the
+    later stages' counters once they move."""
+    done = min(c["read_bytes"], total_bytes) if total_bytes else 0
+    parts = [f"{c['records']:,} records read"]
+    if total_bytes:
+        parts[0] += f" ({done / 2**20:,.1f} of {total_bytes / 2**20:,.1f} MiB, {100 * done / total_bytes:.0f}%)"
+    if elapsed > 0:
+        parts.append(f"{c['records'] / elapsed:,.0f} rec/s")
+    parts.append(f"{c['rejected']:,} errors")
+    if total_bytes and 0 < done < total_bytes:
+        parts.append(f"ETA {_duration(elapsed * (total_bytes - done) / done)}")
+    later = [f"{c[k]:,} {label}" for k, label in (("document_pairs_aligned", "document pairs aligned"),
+                                                   ("shards_written", "shards written")) if c[k]]
+    return "build: " + ", ".join(parts) + ("  · " + ", ".join(later) if later else "")
+
+
+def crawl_line(c: Counter, elapsed: float, max_pages: int) -> str:
+    rate = f", {c['pages'] / elapsed:,.1f} pages/s" if elapsed > 0 else ""
+    return (f"crawl: {c['pages']:,} URLs tried (limit {max_pages:,}), {c['fetched']:,} fetched, "
+            f"{c['errors']:,} errors{rate}, {_duration(elapsed)} elapsed")
+
+
+class ProgressReporter:
+    """While open, redraws `line(counters, elapsed)` on stderr: in place on a terminal, as a new
+    line every `log_every` seconds otherwise (logs of scheduled jobs). Disabled: does nothing."""
+
+    def __init__(self, line, enabled: bool = True, stream=None, interval: float = 1.0, log_every: float = 30.0):
+        self.line, self.enabled = line, enabled
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.interval = interval if self.tty else log_every
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        self.dir = tempfile.mkdtemp(prefix="polycorp-progress-")
+        self.previous = os.environ.get(ENV)
+        os.environ[ENV] = self.dir
+        with _lock:
+            _counts.clear()
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _show(self, final: bool = False) -> None:
+        text = self.line(totals(self.dir), time.monotonic() - self.started)
+        if self.tty:
+            self.stream.write("\r\033[K" + text + ("\n" if final else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self._show()
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return False
+        self.stop.set()
+        self.thread.join()
+        self._show(final=True)
+        if self.previous is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = self.previous
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
