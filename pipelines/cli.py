@@ -74,6 +74,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="optimizer steps in all (1000)")
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: cuda if present")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    train.add_argument("--config", help="TOML file with [train] and [loader] tables (keys: training/default_train.toml); "
+                                        "flags override it")
+    train.add_argument("--print-config", action="store_true", help="print the effective settings and exit")
     train.add_argument("--model", help="model size: tiny, small, base, 100m (tiny)")
     train.add_argument("--vocab-size", type=int, help="SentencePiece vocabulary (8000)")
     train.add_argument("--batch-size", type=int, help="examples per batch and rank, all kinds (16)")
@@ -285,8 +288,14 @@ def cmd_train(args, beam_args: list[str]) -> int:
             args.weights = {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
         except ValueError:
             raise TrainError(f"--weights {args.weights!r}: write name=value pairs, e.g. lm=1,mt=1,retrieval=0.5")
-    options = {k: v for k, v in vars(args).items() if k not in ("data", "out", "device", "resume", "quiet", "command")}
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("data", "out", "device", "resume", "quiet", "command", "print_config")}
     train_config, loader_config = config_from_args(argparse.Namespace(**options))
+    if args.print_config:
+        from dataclasses import asdict
+
+        print(json.dumps({"train": asdict(train_config), "loader": asdict(loader_config)}, indent=2))
+        return 0
     start = time.monotonic()
     result = train(args.data, args.out, train_config, loader_config, device=args.device, resume=args.resume,
                    quiet=args.quiet)

@@ -418,11 +418,41 @@ def _log(window: dict, step: int, config: TrainConfig, scheduler, grad_norm: flo
               f"lr {record['lr']:.2e}  ETA {_duration(eta)}", file=sys.stderr, flush=True)
 
 
+def load_train_config(path: str | os.PathLike | None) -> tuple[TrainConfig, LoaderConfig]:
+    """[train] and [loader] tables of a TOML file over the defaults (training/default_train.toml
+    lists every key); an unknown table or key, or a value of the wrong type, is an error naming it."""
+    import tomllib
+
+    if path is None:
+        return TrainConfig(), LoaderConfig()
+    try:
+        tree = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise TrainError(f"cannot read config file {path}: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise TrainError(f"config file {path} is not valid TOML: {e}") from e
+    out = []
+    for section, cls in (("train", TrainConfig), ("loader", LoaderConfig)):
+        table = tree.pop(section, {})
+        defaults = {f.name: getattr(cls(), f.name) for f in fields(cls)}
+        for key, value in table.items():
+            if key not in defaults:
+                raise TrainError(f"unknown config key '{section}.{key}' in {path}")
+            expected = type(defaults[key])
+            if not (isinstance(value, expected) or (expected is float and isinstance(value, int))) or \
+                    (expected is int and isinstance(value, bool)):
+                raise TrainError(f"config key '{section}.{key}' must be {expected.__name__}, got {value!r}")
+        out.append(cls(**{**defaults, **table}))
+    if tree:
+        raise TrainError(f"unknown config table '{next(iter(tree))}' in {path}: use [train] and [loader]")
+    return out[0], out[1]
+
+
 def config_from_args(args) -> tuple[TrainConfig, LoaderConfig]:
-    """The CLI's flags over the defaults (only those given)."""
-    train_fields = {f.name for f in fields(TrainConfig)}
-    loader_fields = {f.name for f in fields(LoaderConfig)}
-    given = {k: v for k, v in vars(args).items() if v is not None}
-    train = TrainConfig(**{k: v for k, v in given.items() if k in train_fields})
-    loader = LoaderConfig(**{k: v for k, v in given.items() if k in loader_fields})
+    """The config file's settings (args.config, if given) with the CLI's flags over them (only those
+    given)."""
+    train, loader = load_train_config(getattr(args, "config", None))
+    given = {k: v for k, v in vars(args).items() if v is not None and k != "config"}
+    train = replace(train, **{k: v for k, v in given.items() if k in {f.name for f in fields(TrainConfig)}})
+    loader = replace(loader, **{k: v for k, v in given.items() if k in {f.name for f in fields(LoaderConfig)}})
     return train, loader

@@ -200,3 +200,24 @@ def test_untrained_model_config_matches_the_run(runs, tokenizer_file):
     cfg = model_config(TrainConfig(**saved["train"]), result["tokenizer"].vocab_size, LoaderConfig(**saved["loader"]),
                        result["tokenizer"].pad_id)
     assert cfg.to_dict() == saved["model"] and saved["parameters"] == sum(p.numel() for p in result["model"].parameters())
+
+
+def test_config_file_documents_every_default_and_flags_override_it(tmp_path):
+    from training.loop import load_train_config
+
+    assert load_train_config(ROOT / "training" / "default_train.toml") == (TrainConfig(), LoaderConfig())
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[loader]\nalpah = 0.5\n")
+    with pytest.raises(TrainError, match="unknown config key 'loader.alpah'"):
+        load_train_config(bad)
+    bad.write_text("[train]\nsteps = 'many'\n")
+    with pytest.raises(TrainError, match="'train.steps' must be int"):
+        load_train_config(bad)
+    good = tmp_path / "good.toml"
+    good.write_text("[train]\nsteps = 77\nmodel = 'small'\n[loader]\nalpha = 0.5\nbatch_size = 8\n")
+    shown = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "--data", "x", "--out", "y",
+                            "--config", str(good), "--batch-size", "12", "--print-config"],
+                           cwd=ROOT, env=polycorp_env(), capture_output=True, text=True, timeout=120)
+    effective = json.loads(shown.stdout)
+    assert effective["train"]["steps"] == 77 and effective["train"]["model"] == "small"
+    assert effective["loader"]["alpha"] == 0.5 and effective["loader"]["batch_size"] == 12  # the flag wins
