@@ -343,17 +343,19 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
         while step < train_config.steps:
             t0 = time.monotonic()
             for micro in range(train_config.grad_accum):
-                batch = _to_device(next(batches), dev)
+                batch = next(batches)
+                window["tokens"] += _tokens(batch, tokenizer.pad_id)  # on the CPU copy: no GPU sync
+                batch = _to_device(batch, dev)
                 sync = micro == train_config.grad_accum - 1 or d.world_size == 1
                 with (nullcontext() if sync else forward.no_sync()), autocast:
                     losses = forward(batch)
                     weighted = {k: v for k, v in losses.items() if k in train_config.weights}
                     loss = combined_loss(weighted, train_config.weights) / train_config.grad_accum
                 loss.backward()
-                window["tokens"] += _tokens(batch, tokenizer.pad_id)
+                # summed as tensors, read (one GPU sync) only when a line is logged
                 for k, v in losses.items():
-                    window["losses"][k] = window["losses"].get(k, 0.0) + float(v.detach()) / train_config.grad_accum
-                window["losses"]["loss"] = window["losses"].get("loss", 0.0) + float(loss.detach())
+                    window["losses"][k] = window["losses"].get(k, 0.0) + v.detach() / train_config.grad_accum
+                window["losses"]["loss"] = window["losses"].get("loss", 0.0) + loss.detach()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.clip)
             optimizer.step()
             scheduler.step()
@@ -362,9 +364,9 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
             window["steps"] += 1
             window["time"] += time.monotonic() - t0
             if step % train_config.log_every == 0 or step == train_config.steps:
-                _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d)
+                _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d, dev)
                 window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
-            stopping = _agree(stop.requested or step == stop_at, d)
+            stopping = _agree(stop.requested or step == stop_at, d, dev)
             if stopping or step % train_config.checkpoint_every == 0 or step == train_config.steps:
                 save_checkpoint(run_dir, step, model, optimizer, scheduler, loader, d)
             if stopping:
@@ -384,22 +386,26 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _agree(flag: bool, d: Dist) -> bool:
-    """True on every rank if any rank wants to stop (so all stop at the same step)."""
+def _agree(flag: bool, d: Dist, device: torch.device) -> bool:
+    """True on every rank if any rank wants to stop (so all stop at the same step). On the run's
+    device: NCCL reduces CUDA tensors only."""
     if d.world_size == 1:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
 
 
 def _log(window: dict, step: int, config: TrainConfig, scheduler, grad_norm: float, flops: int, started: float,
-         metrics, quiet: bool, d: Dist) -> None:
+         metrics, quiet: bool, d: Dist, device: torch.device) -> None:
     """Mean losses over the window (averaged across ranks), tokens/s of all ranks, ETA."""
     names = sorted(window["losses"])
-    values = torch.tensor([window["losses"][k] / window["steps"] for k in names] + [window["tokens"]], dtype=torch.float64)
+    values = torch.tensor([float(window["losses"][k]) / window["steps"] for k in names] + [window["tokens"]],
+                          dtype=torch.float64)
     if d.world_size > 1:
+        values = values.to(device)
         dist.all_reduce(values)
+        values = values.cpu()
         values[:-1] /= d.world_size
     means = dict(zip(names, values[:-1].tolist()))
     tokens_per_s = float(values[-1]) / max(window["time"], 1e-9)
