@@ -96,7 +96,7 @@ def build_line(c: Counter, elapsed: float, total_bytes: int) -> str:
 
 def crawl_line(c: Counter, elapsed: float, max_pages: int) -> str:
     rate = f", {c['pages'] / elapsed:,.1f} pages/s" if elapsed > 0 else ""
-    return (f"crawl: {c['pages']:,} URLs tried (limit {max_pages:,}), {c['fetched']:,} fetched, "
+    return (f"crawl: {c['pages']:,} URLs requested (limit {max_pages:,}), {c['fetched']:,} fetched, "
             f"{c['errors']:,} errors{rate}, {_duration(elapsed)} elapsed")
 
 

@@ -41,7 +41,7 @@ def test_lines_say_done_rate_errors_and_eta():
     assert "3 errors" in line and "ETA 0m30s" in line and "4 shards written" in line
     assert "ETA" not in build_line(Counter(records=9, read_bytes=4 * 2**20), 2.0, 4 * 2**20)  # done
     line = crawl_line(Counter(pages=30, fetched=28, errors=2), 10.0, 1000)
-    assert line == "crawl: 30 URLs tried (limit 1,000), 28 fetched, 2 errors, 3.0 pages/s, 0m10s elapsed"
+    assert line == "crawl: 30 URLs requested (limit 1,000), 28 fetched, 2 errors, 3.0 pages/s, 0m10s elapsed"
 
 
 def test_build_shows_progress_unless_quiet(warc_builder, texts, tmp_path):
