@@ -181,7 +181,26 @@ def cmd_build(args, beam_args: list[str]) -> int:
         run_build(plan, beam_args, args.config)
     if not args.quiet:
         print(_summary(plan.out_dir, time.monotonic() - start))
+    unreadable = _unreadable_inputs(plan.out_dir)
+    if unreadable:  # even with --quiet: input that was not built is what a scheduled job must hear about
+        print(f"polycorp build: warning: {len(unreadable)} input file(s) could not be read and were skipped "
+              f"(recorded in rejects/): " + "; ".join(unreadable), file=sys.stderr)
     return 0
+
+
+def _unreadable_inputs(out_dir: str) -> list[str]:
+    """'file (error: message)' for each input file the build could not open or that is not a WARC."""
+    import glob
+
+    import pyarrow.parquet as pq
+
+    found = []
+    for path in sorted(glob.glob(os.path.join(out_dir, "rejects", "*.parquet"))):
+        for r in pq.read_table(path, columns=["source", "stage", "error", "message"]).to_pylist():
+            whole_file = r["source"].endswith("@0") and r["stage"] == "read"
+            if whole_file and (r["error"] == "not_warc" or r["message"].startswith("cannot open input")):
+                found.append(f"{r['source'][:-2]} ({r['error']}: {r['message'][:120]})")
+    return found
 
 
 def _build_progress(plan, enabled: bool):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from tests.helpers import WarcBuilder, html_page, parquet_files, polycorp, read_kind
 
@@ -198,6 +197,10 @@ def test_bad_input_is_rejected_or_filtered_and_the_rest_is_built(tmp_path, texts
     out = tmp_path / "out"
     result = polycorp("build", sample_warc, *bad.values(), "--out", out, "--config", no_bitext)
     assert result.returncode == 0
+    # files that could not be read at all are named in one warning line (the rest was built)
+    warning = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert len(warning) == 1 and "2 input file(s) could not be read" in warning[0]
+    assert "notes.warc (not_warc" in warning[0] and "garbage.warc.gz (not_warc" in warning[0]
     stats = json.loads((out / "stats.json").read_text())
     rejects = read_kind(out, "rejects").to_pylist()
     by_file = Counter((os.path.basename(r["source"].rsplit("@", 1)[0]), r["error"]) for r in rejects)
