@@ -104,7 +104,7 @@ class Objectives(nn.Module):
             out["lm"] = lm_loss(self.model, batch["lm"]["input_ids"], batch["lm"]["labels"])
         if "mt" in batch:
             out["mt"] = mt_loss(self.model, batch["mt"]["input_ids"], batch["mt"]["labels"], self.sep_id)
-        if "pair" in batch:
+        if "pair" in batch and len(batch["pair"]["src_ids"]) > 1:  # in-batch negatives need two pairs
             out["retrieval"], out["retrieval_acc"] = retrieval_loss(
                 self.model, batch["pair"]["src_ids"], batch["pair"]["tgt_ids"], self.pad_id, self.temperature)
         return out
@@ -307,6 +307,9 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
     train_config, loader_config, tokenizer = prepare_run(run_dir, build_dir, train_config, loader_config, resume, d)
     dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size)
     loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
+    if dataset.composition["pair"] == 1 and d.main:
+        print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "
+              "so it is off; raise --batch-size or --pair-share to train retrieval", file=sys.stderr)
 
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank
     config = model_config(train_config, tokenizer.vocab_size, loader_config, tokenizer.pad_id)

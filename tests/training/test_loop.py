@@ -221,3 +221,14 @@ def test_config_file_documents_every_default_and_flags_override_it(tmp_path):
     effective = json.loads(shown.stdout)
     assert effective["train"]["steps"] == 77 and effective["train"]["model"] == "small"
     assert effective["loader"]["alpha"] == 0.5 and effective["loader"]["batch_size"] == 12  # the flag wins
+
+
+def test_one_pair_per_batch_turns_the_retrieval_loss_off_with_a_warning(sample_build, tokenizer_file, tmp_path, capsys):
+    """Batch 8 at the default shares holds one pair example: an in-batch contrastive loss over one
+    pair is 0 whatever the model does, so it is not trained (nor logged), and the run says so."""
+    loader = LoaderConfig(seq_len=64, pair_len=32, batch_size=8, heldout_fraction=0.1)
+    run = new_run(tmp_path / "one-pair", tokenizer_file)
+    train(str(sample_build), run, config(2, log_every=1), loader, device="cpu", quiet=True)
+    assert "one retrieval pair per batch" in capsys.readouterr().err
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records and all("retrieval" not in r and "lm" in r and "mt" in r for r in records)
