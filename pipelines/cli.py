@@ -295,11 +295,11 @@ def _demo_train(corpus: str, run: str, steps: int) -> None:
     print(f"trained and evaluated in {time.monotonic() - start:.1f} s; {run}/eval.json, one line per key:")
     for key, value in result.items():
         print(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
-    p_at_1, chance, chrf = result["retrieval_p_at_1"], result["retrieval_chance"], result["chrf"]
-    print(f"held-out: bits per byte {min(result['bits_per_byte'].values()):.2f}–{max(result['bits_per_byte'].values()):.2f} "
-          f"over {len(result['bits_per_byte'])} languages; retrieval P@1 mean {sum(p_at_1.values()) / len(p_at_1):.3f} "
-          f"over {len(p_at_1)} directions (chance {sum(chance.values()) / len(chance):.3f}); chrF mean "
-          f"{sum(chrf.values()) / max(len(chrf), 1):.1f} over {len(chrf)} directions (a tiny model after a few minutes)")
+    bpb, p_at_1, chance, chrf = (result[k] for k in ("bits_per_byte", "retrieval_p_at_1", "retrieval_chance", "chrf"))
+    mean = lambda d: sum(d.values()) / max(len(d), 1)  # noqa: E731
+    print(f"held-out: bits per byte {min(bpb.values(), default=0):.2f}–{max(bpb.values(), default=0):.2f} over "
+          f"{len(bpb)} languages; retrieval P@1 mean {mean(p_at_1):.3f} over {len(p_at_1)} directions (chance "
+          f"{mean(chance):.3f}); chrF mean {mean(chrf):.1f} over {len(chrf)} directions (a tiny model after minutes)")
 
 
 def cmd_train(args, beam_args: list[str]) -> int:
@@ -321,8 +321,11 @@ def cmd_train(args, beam_args: list[str]) -> int:
         print(json.dumps({"train": asdict(train_config), "loader": asdict(loader_config)}, indent=2))
         return 0
     start = time.monotonic()
+    if args.resume:
+        print("polycorp train: resuming with the run's saved settings (flags other than --steps and --device "
+              "are ignored)", file=sys.stderr)
     result = train(args.data, args.out, train_config, loader_config, device=args.device, resume=args.resume,
-                   quiet=args.quiet)
+                   quiet=args.quiet, steps=args.steps)
     if result["rank"] == 0 and not args.quiet:
         how = "stopped (checkpointed) at" if result["stopped"] else "trained to"
         print(f"{how} step {result['step']} in {time.monotonic() - start:.1f} s: {args.out}/ "

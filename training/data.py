@@ -531,6 +531,14 @@ class _Rotated(IterableDataset):
         return self.dataset.batches(role, roles, self.states[role])
 
 
+def _ignore_sigterm(worker_id: int) -> None:
+    """Schedulers signal a job's whole process group: a worker that died of it would fail the main
+    process before it writes the checkpoint the SIGTERM asks for. The main process ends workers."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class StreamingLoader:
     """Batches of a `StreamingDataset` through a DataLoader with `num_workers` workers; resumable.
 
@@ -554,7 +562,7 @@ class StreamingLoader:
         # shift the global RNG (dropout masks) of a resumed run by one draw
         generator = torch.Generator().manual_seed(self.dataset.config.seed)
         loader = DataLoader(rotated, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                            generator=generator)
+                            generator=generator, worker_init_fn=_ignore_sigterm if self.num_workers else None)
         for batch in loader:
             state = batch.pop("state")
             self.states[state["role"]] = state

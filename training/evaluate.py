@@ -13,6 +13,7 @@ the loader nor read by the tokenizer).
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -53,9 +54,9 @@ def _rows(build_dir: Path, manifest: dict, kind: str, partition: str, value: str
 def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int) -> dict[str, list[str]]:
     langs = sorted({s["lang"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"]})
     out = {}
-    for lang in langs:
-        texts = [r["text"] for r in _rows(build_dir, manifest, "docs", "lang", lang, ["id", "text"])
-                 if is_heldout(r["id"], fraction)][:per_lang]
+    for lang in langs:  # stops reading a language once it has per_lang documents
+        rows = _rows(build_dir, manifest, "docs", "lang", lang, ["id", "text"])
+        texts = list(itertools.islice((r["text"] for r in rows if is_heldout(r["id"], fraction)), per_lang))
         if texts:
             out[lang] = texts
     return out
@@ -133,13 +134,14 @@ def precision_at_1(src: torch.Tensor, tgt: torch.Tensor) -> tuple[float, float]:
 def greedy_translate(model: DecoderLM, tok: Tokenizer, sources: list[str], tgt_lang: str, seq_len: int,
                      max_new_tokens: int, device: torch.device) -> list[str]:
     """`<2tgt> source <sep>` → greedy tokens until eos, a batch at a time (left-padded prompts)."""
-    budget = seq_len - max_new_tokens - 2
+    max_new_tokens = min(max_new_tokens, seq_len // 2)
+    budget = max(1, seq_len - max_new_tokens - 2)
     prompts = [[tok.lang_id(tgt_lang)] + tok.encode(s)[:budget] + [tok.sep_id] for s in sources]
     ids = _padded(prompts, tok.pad_id, left=True).to(device)
     mask = (ids != tok.pad_id).long()
     done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
     out = [[] for _ in prompts]
-    for _ in range(max_new_tokens):
+    for _ in range(min(max_new_tokens, model.config.max_seq_len - ids.shape[1])):
         nxt = model(ids, mask)[:, -1].argmax(dim=-1)
         for i in range(len(prompts)):
             if not done[i] and int(nxt[i]) != tok.eos_id:

@@ -6,12 +6,13 @@ both sides of a pair), each logged on its own. One `Objectives` module computes 
 losses in one forward, so DistributedDataParallel sees every parameter used in one call and
 averages the gradients of the weighted sum.
 
-The loop: AdamW (no decay on norms and embeddings' biases-free model: decay on matrices only),
+The loop: AdamW (weight decay on matrices, the tied embedding included; none on norm gains),
 linear warmup then cosine to `min_lr_ratio · lr`, gradient clipping, gradient accumulation (DDP
 syncs only the last micro-batch), bf16 autocast on CUDA, optional `torch.compile`. Checkpoints
 (`RUN/checkpoints/step-<n>/`: model.safetensors, optimizer.pt with the scheduler, each rank's
 loader state and RNG states) every `checkpoint_every` steps, at the end and on SIGTERM, written to
-`step-<n>.part/` and renamed when complete, so a half-written checkpoint is never resumed from.
+`step-<n>.part/` and renamed when complete, so a half-written checkpoint is never resumed from
+(atomic against a crash of the process; files are not fsynced, so not against a power loss).
 `--resume` continues from the newest complete one with exactly the batches, dropout masks and
 learning rates of an uninterrupted run (tested bit for bit on CPU).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 import os
 import random
 import shutil
@@ -78,6 +80,9 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        for name in ("steps", "grad_accum", "log_every", "checkpoint_every", "warmup", "vocab_size"):
+            if getattr(self, name) < (0 if name == "warmup" else 1):
+                raise TrainError(f"{name} must be at least {0 if name == 'warmup' else 1}, got {getattr(self, name)}")
         if self.model not in MODEL_SIZES:
             raise TrainError(f"unknown model size {self.model!r}: use one of {', '.join(MODEL_SIZES)}")
         unknown = set(self.weights) - {"lm", "mt", "retrieval"}
@@ -148,7 +153,8 @@ def init_distributed(device_type: str) -> Dist:
     if world == 1:
         return Dist()
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        # rank 0 may train the tokenizer while the others wait at a barrier: a long timeout
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo", timeout=timedelta(hours=2))
     return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
@@ -227,7 +233,8 @@ def load_checkpoint(path: Path, model: DecoderLM, optimizer, scheduler, loader: 
     from safetensors.torch import load_file
 
     model.load_state_dict(load_file(str(path / "model.safetensors"), device=str(next(model.parameters()).device)))
-    saved = torch.load(path / "optimizer.pt", weights_only=False)
+    device = next(model.parameters()).device
+    saved = torch.load(path / "optimizer.pt", weights_only=False, map_location=device)
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     loader_state = path / f"loader-rank{d.rank}.json"
@@ -235,7 +242,7 @@ def load_checkpoint(path: Path, model: DecoderLM, optimizer, scheduler, loader: 
         raise TrainError(f"{path} holds no loader state for rank {d.rank}: resume with the number of "
                          "processes the run was started with")
     loader.load_state_dict(json.loads(loader_state.read_text()))
-    _set_rng_state(torch.load(path / f"rng-rank{d.rank}.pt", weights_only=False))
+    _set_rng_state(torch.load(path / f"rng-rank{d.rank}.pt", weights_only=False, map_location="cpu"))
     return saved["step"]
 
 
@@ -273,19 +280,27 @@ def _duration(seconds: float) -> str:
 
 
 def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
-                d: Dist) -> tuple[TrainConfig, LoaderConfig, Tokenizer]:
+                d: Dist, steps: int | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer]:
     """config.json and tokenizer.model of the run: written for a new run (the tokenizer trained on
-    rank 0 while the others wait), read back when resuming."""
+    rank 0 while the others wait, unless a tokenizer.model was put in RUN_DIR beforehand), read
+    back when resuming — the saved settings win, except `steps` when given (a longer run; the
+    cosine schedule then follows the new length)."""
     config_path = run_dir / "config.json"
+    tokenizer_path = run_dir / "tokenizer.model"
     if resume:
         if not config_path.exists():
             raise TrainError(f"--resume: {run_dir} holds no run (no config.json); start one without --resume")
         saved = json.loads(config_path.read_text())
-        train = replace(TrainConfig(**saved["train"]), steps=train.steps)
+        train = TrainConfig(**saved["train"])
         loader = LoaderConfig(**saved["loader"])
-    elif config_path.exists() and checkpoint_dirs(run_dir):
-        raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
-    tokenizer_path = run_dir / "tokenizer.model"
+    elif config_path.exists():
+        if checkpoint_dirs(run_dir):
+            raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
+        if d.main:  # a run that failed before its first checkpoint: start it again from nothing
+            for stale in ("config.json", "tokenizer.model", "metrics.jsonl"):
+                (run_dir / stale).unlink(missing_ok=True)
+    if steps is not None:
+        train = replace(train, steps=steps)
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not tokenizer_path.exists():
@@ -298,13 +313,15 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
 
 def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig = TrainConfig(),
           loader_config: LoaderConfig = LoaderConfig(), device: str = "auto", resume: bool = False,
-          quiet: bool = False, stop_at: int | None = None) -> dict:
+          quiet: bool = False, stop_at: int | None = None, steps: int | None = None) -> dict:
     """Train; returns {"step", "model" (the trained DecoderLM), "stopped" (True if by SIGTERM or
-    `stop_at`)}. `stop_at`: checkpoint and return after that step (as a SIGTERM would)."""
+    `stop_at`)}. `stop_at`: checkpoint and return after that step (as a SIGTERM would). `steps`:
+    overrides train_config.steps, also when resuming (whose saved settings otherwise win)."""
     run_dir = Path(run_dir)
     d = init_distributed("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
     dev = resolve_device(device, d)
-    train_config, loader_config, tokenizer = prepare_run(run_dir, build_dir, train_config, loader_config, resume, d)
+    train_config, loader_config, tokenizer = prepare_run(run_dir, build_dir, train_config, loader_config, resume, d,
+                                                         steps)
     dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size)
     loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
     if dataset.composition["pair"] == 1 and d.main:
@@ -337,6 +354,8 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
 
     stop = _Stop()
     previous_handler = signal.signal(signal.SIGTERM, stop) if _main_thread() else None
+    if d.main and resume:
+        _truncate_metrics(run_dir / "metrics.jsonl", step)
     metrics = open(run_dir / "metrics.jsonl", "a") if d.main else None
     flops = flops_per_token(model, loader_config.seq_len)
     window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
@@ -369,7 +388,10 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
             if step % train_config.log_every == 0 or step == train_config.steps:
                 _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d, dev)
                 window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
-            stopping = _agree(stop.requested or step == stop_at, d, dev)
+            # ranks agree on stopping at log steps (a collective and a GPU sync: not every step) —
+            # a SIGTERM is answered within log_every steps
+            agree_now = d.world_size == 1 or step % train_config.log_every == 0 or step in (stop_at, train_config.steps)
+            stopping = agree_now and _agree(stop.requested or step == stop_at, d, dev)
             if stopping or step % train_config.checkpoint_every == 0 or step == train_config.steps:
                 save_checkpoint(run_dir, step, model, optimizer, scheduler, loader, d)
             if stopping:
@@ -381,6 +403,15 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     return {"step": step, "model": model, "stopped": stopped, "tokenizer": tokenizer, "rank": d.rank}
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records of steps after the checkpoint resumed from (logged before a crash, trained again
+    now), so each step appears once."""
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        path.with_suffix(".part").write_text("".join(line + "\n" for line in kept))
+        os.replace(path.with_suffix(".part"), path)
 
 
 def _main_thread() -> bool:
@@ -463,5 +494,8 @@ def config_from_args(args) -> tuple[TrainConfig, LoaderConfig]:
     train, loader = load_train_config(getattr(args, "config", None))
     given = {k: v for k, v in vars(args).items() if v is not None and k != "config"}
     train = replace(train, **{k: v for k, v in given.items() if k in {f.name for f in fields(TrainConfig)}})
-    loader = replace(loader, **{k: v for k, v in given.items() if k in {f.name for f in fields(LoaderConfig)}})
+    try:
+        loader = replace(loader, **{k: v for k, v in given.items() if k in {f.name for f in fields(LoaderConfig)}})
+    except ValueError as e:
+        raise TrainError(str(e)) from None
     return train, loader

@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.config import BitextConfig, LangIdConfig
 from transforms.docalign import DocPair, align_host, doc_features
-from transforms.progress import tick
+from transforms.progress import flush, tick
 from transforms.records import Bitext, BitextFiltered, pickled_as_tuple, stable_hash
 from transforms.sentalign import AlignParams, AnchorScorer, align
 from transforms.sentences import split_sentences
@@ -141,6 +141,9 @@ class _AlignSentences(beam.DoFn):
 
             self.lexicons[a, b] = find_lexicon(a, b, tuple(self.config.lexicon_dirs))
         return self.lexicons[a, b]
+
+    def finish_bundle(self):
+        flush()  # live progress: this bundle's last ticks
 
     def process(self, element, ratios):
         doc_pair, a, b = element

@@ -26,7 +26,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.fetch import FetchConfig, fetch
 from transforms.links import extract_links
-from transforms.progress import tick
+from transforms.progress import flush, tick
 from transforms.robots import Robots, robots_from_response
 from transforms.urls import UrlError, canonical_url, origin_of
 from transforms.warc_write import RollingWarcWriter
@@ -353,6 +353,7 @@ class CrawlHost(beam.DoFn):
             for entry in self._wait_one():
                 yield WindowedValue(entry, MIN_TIMESTAMP, [GlobalWindow()])
         self.pool.shutdown()
+        flush()  # live progress: this bundle's last ticks
 
     def _wait_one(self) -> list:
         from concurrent.futures import FIRST_COMPLETED, wait

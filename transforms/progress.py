@@ -46,6 +46,15 @@ def tick(name: str, n: int = 1) -> None:
             _flush(directory)
 
 
+def flush() -> None:
+    """Write this process's counters now (stages call it at the end of a bundle, so the last ticks
+    of a worker are not left unwritten)."""
+    directory = os.environ.get(ENV)
+    if directory:
+        with _lock:
+            _flush(directory)
+
+
 def _flush(directory: str) -> None:
     path = os.path.join(directory, f"{os.getpid()}.json")
     try:

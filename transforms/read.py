@@ -27,7 +27,7 @@ from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator
 
 from transforms.config import ReadConfig
-from transforms.progress import tick
+from transforms.progress import flush, tick
 from transforms.records import Filtered, RawRecord, Reject, pickled_as_tuple, stable_hash
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -292,6 +292,9 @@ class ReadWarc(beam.DoFn):
     @staticmethod
     def _count(name: str) -> None:
         Metrics.counter("read", name).inc()
+
+    def finish_bundle(self):
+        flush()  # live progress: this bundle's last ticks
 
     def process(self, input_file: InputFile):
         key = input_file.staging_path  # results are grouped per input file for staging

@@ -156,7 +156,9 @@ def write_plots(data: ReportData, plots_dir: str) -> dict[str, str]:
 
     def save(fig, name):
         fig.tight_layout()
-        fig.savefig(os.path.join(plots_dir, f"{name}.png"), dpi=90)
+        path = os.path.join(plots_dir, f"{name}.png")
+        fig.savefig(path + ".part", dpi=90, format="png")
+        os.replace(path + ".part", path)
         plt.close(fig)
         out[name] = f"plots/{name}.png"
 

@@ -22,7 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.config import ShardConfig
-from transforms.progress import tick
+from transforms.progress import flush, tick
 from transforms.records import shard_of, to_table
 
 
@@ -124,6 +124,9 @@ class _WriteShard(beam.DoFn):
         self.out_dir, self.kind, self.cls, self.config = out_dir, kind, cls, config
         self.partition_name = partition_name
         self.rows = Metrics.counter("shard", f"{kind}_rows")
+
+    def finish_bundle(self):
+        flush()  # live progress: this bundle's last ticks
 
     def process(self, element, n):
         (partition, index), groups = element

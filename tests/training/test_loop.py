@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,8 @@ def test_resume_after_stop_is_bit_exact(sample_build, tokenizer_file, tmp_path):
     run = new_run(tmp_path / "b", tokenizer_file)
     first = train(str(sample_build), run, cfg, LOADER, device="cpu", quiet=True, stop_at=7)
     assert first["stopped"] and first["step"] == 7 and (run / "checkpoints" / "step-7").is_dir()
-    resumed = train(str(sample_build), run, cfg, LOADER, device="cpu", quiet=True, resume=True)
+    # the saved settings win on resume (here: 12 steps, not the 99 passed)
+    resumed = train(str(sample_build), run, replace(cfg, steps=99), LOADER, device="cpu", quiet=True, resume=True)
     assert resumed["step"] == 12 and not resumed["stopped"]
     a, b = weights(straight["model"]), weights(resumed["model"])
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -141,13 +143,14 @@ def test_sigterm_checkpoints_and_resume_continues(sample_build, tokenizer_file, 
     run = new_run(tmp_path / "run", tokenizer_file)
     args = [sys.executable, "-m", "pipelines.cli", "train", "--data", str(sample_build), "--out", str(run),
             "--steps", "400", "--device", "cpu", "--vocab-size", "3000", "--batch-size", "8", "--seq-len", "64",
-            "--pair-len", "32", "--log-every", "1", "--num-workers", "0", "--heldout-fraction", "0.1"]
-    proc = subprocess.Popen(args, cwd=ROOT, env=polycorp_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            "--pair-len", "32", "--log-every", "1", "--num-workers", "1", "--heldout-fraction", "0.1"]
+    proc = subprocess.Popen(args, cwd=ROOT, env=polycorp_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.monotonic() + 120
     while not ((run / "metrics.jsonl").exists() and (run / "metrics.jsonl").read_text().count("\n") >= 2):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGTERM)  # as a scheduler does: the whole group, loader worker included
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     stopped = int(err.strip().splitlines()[-1].split("stopped (checkpointed) at step ")[1].split()[0])

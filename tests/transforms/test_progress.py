@@ -9,16 +9,14 @@ import os
 from collections import Counter
 
 from tests.helpers import polycorp
-from transforms.progress import ENV, ProgressReporter, build_line, crawl_line, tick, totals
+from transforms.progress import ENV, ProgressReporter, build_line, crawl_line, flush, tick, totals
 
 
 def _worker_ticks(n: int) -> None:
     for _ in range(n):
         tick("records")
     tick("rejected", 2)
-    from transforms import progress
-
-    progress._flush(os.environ[ENV])  # a worker's last flush (normally at most FLUSH_SECONDS apart)
+    flush()  # what a stage does at the end of a bundle
 
 
 def test_ticks_of_worker_processes_and_this_one_are_summed():
