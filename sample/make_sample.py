@@ -248,6 +248,15 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def sha256_file(p):
+    """Hex sha256 of a file (the gold builders record each package's)."""
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
 def is_forbidden_package(name):
     return any(re.search(p, name) for p in FORBIDDEN_PACKAGE_PATTERNS)
 

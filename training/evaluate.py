@@ -17,13 +17,13 @@ import itertools
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import torch
 
 from training.loop import TrainError, checkpoint_dirs, resolve_device, init_distributed
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
 from training.split import is_heldout, pair_is_heldout
 from training.tokenizer import Tokenizer
+from transforms.shard import manifest_rows
 
 
 def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, DecoderLM, int]:
@@ -43,19 +43,11 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, Deco
     return config, Tokenizer(run_dir / config["tokenizer"]), model, int(checkpoints[-1].name.split("-")[1])
 
 
-def _rows(build_dir: Path, manifest: dict, kind: str, partition: str, value: str, columns: list[str]):
-    for shard in sorted((s for s in manifest["shards"] if s["kind"] == kind and s.get(partition) == value),
-                        key=lambda s: s["path"]):
-        with pq.ParquetFile(build_dir / shard["path"]) as f:
-            for group in range(f.num_row_groups):
-                yield from f.read_row_group(group, columns=columns).to_pylist()
-
-
 def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int) -> dict[str, list[str]]:
     langs = sorted({s["lang"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"]})
     out = {}
     for lang in langs:  # stops reading a language once it has per_lang documents
-        rows = _rows(build_dir, manifest, "docs", "lang", lang, ["id", "text"])
+        rows = manifest_rows(str(build_dir), manifest, "docs", ["id", "text"], ("lang", lang))
         texts = list(itertools.islice((r["text"] for r in rows if is_heldout(r["id"], fraction)), per_lang))
         if texts:
             out[lang] = texts
@@ -69,7 +61,8 @@ def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: in
     out = {}
     for pair in pairs:
         seen_src, seen_tgt, rows = set(), set(), []
-        for r in _rows(build_dir, manifest, "bitext", "pair", pair, ["src_text", "tgt_text", "src_doc_id", "tgt_doc_id"]):
+        for r in manifest_rows(str(build_dir), manifest, "bitext", ["src_text", "tgt_text", "src_doc_id", "tgt_doc_id"],
+                               ("pair", pair)):
             if len(rows) >= per_pair:
                 break
             if (pair_is_heldout(r["src_doc_id"], r["tgt_doc_id"], fraction)

@@ -43,6 +43,7 @@ from torch import nn
 from training.data import LoaderConfig, StreamingDataset, StreamingLoader
 from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
 from training.tokenizer import Tokenizer, train_tokenizer
+from transforms.progress import duration
 
 # Model sizes by name (d_model, n_layers, n_heads, d_ff); d_ff ≈ 8/3 · d_model rounded to 64 (SwiGLU).
 MODEL_SIZES = {
@@ -274,11 +275,6 @@ def _tokens(batch: dict, pad_id: int) -> int:
     return total
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
-
-
 def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
                 d: Dist, steps: int | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer]:
     """config.json and tokenizer.model of the run: written for a new run (the tokenizer trained on
@@ -455,34 +451,29 @@ def _log(window: dict, step: int, config: TrainConfig, scheduler, grad_norm: flo
     if not quiet:
         parts = " ".join(f"{k} {means[k]:.3f}" for k in ("lm", "mt", "retrieval", "retrieval_acc") if k in means)
         print(f"step {step}/{config.steps}  loss {means['loss']:.3f} ({parts})  {tokens_per_s:,.0f} tok/s  "
-              f"lr {record['lr']:.2e}  ETA {_duration(eta)}", file=sys.stderr, flush=True)
+              f"lr {record['lr']:.2e}  ETA {duration(eta)}", file=sys.stderr, flush=True)
 
 
 def load_train_config(path: str | os.PathLike | None) -> tuple[TrainConfig, LoaderConfig]:
     """[train] and [loader] tables of a TOML file over the defaults (training/default_train.toml
     lists every key); an unknown table or key, or a value of the wrong type, is an error naming it."""
-    import tomllib
+    from transforms.config import ConfigError, check_type, read_toml
 
     if path is None:
         return TrainConfig(), LoaderConfig()
-    try:
-        tree = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TrainError(f"cannot read config file {path}: {e.strerror}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise TrainError(f"config file {path} is not valid TOML: {e}") from e
     out = []
-    for section, cls in (("train", TrainConfig), ("loader", LoaderConfig)):
-        table = tree.pop(section, {})
-        defaults = {f.name: getattr(cls(), f.name) for f in fields(cls)}
-        for key, value in table.items():
-            if key not in defaults:
-                raise TrainError(f"unknown config key '{section}.{key}' in {path}")
-            expected = type(defaults[key])
-            if not (isinstance(value, expected) or (expected is float and isinstance(value, int))) or \
-                    (expected is int and isinstance(value, bool)):
-                raise TrainError(f"config key '{section}.{key}' must be {expected.__name__}, got {value!r}")
-        out.append(cls(**{**defaults, **table}))
+    try:
+        tree = read_toml(path)
+        for section, cls in (("train", TrainConfig), ("loader", LoaderConfig)):
+            table = tree.pop(section, {})
+            defaults = {f.name: getattr(cls(), f.name) for f in fields(cls)}
+            for key, value in table.items():
+                if key not in defaults:
+                    raise TrainError(f"unknown config key '{section}.{key}' in {path}")
+                check_type(f"{section}.{key}", value, defaults[key])
+            out.append(cls(**{**defaults, **table}))
+    except ConfigError as e:  # the build's checks, this command's error type
+        raise TrainError(str(e)) from None
     if tree:
         raise TrainError(f"unknown config table '{next(iter(tree))}' in {path}: use [train] and [loader]")
     return out[0], out[1]

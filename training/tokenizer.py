@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
+from training.data import sampling_probs
 from training.split import is_heldout
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
@@ -60,13 +61,6 @@ def language_sizes(manifest: dict) -> dict[str, int]:
     return {lang: n for lang, n in sorted(sizes.items()) if n}
 
 
-def temperature_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
-    """p(ℓ) ∝ n_ℓ^α (α = 1: proportional to size; α → 0: uniform)."""
-    weights = {lang: n ** alpha for lang, n in sizes.items()}
-    total = sum(weights.values())
-    return {lang: w / total for lang, w in weights.items()}
-
-
 def sample_lines(build_dir: str | os.PathLike, max_chars: int, alpha: float, seed: int,
                  heldout_fraction: float) -> Iterator[str]:
     """Lines (paragraphs) of training documents, each language up to its character budget."""
@@ -77,7 +71,7 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
                        heldout_fraction: float) -> Iterator[tuple[str, str]]:
     """(language, line) of the sample. Shards are visited in a seeded order, row group by row group."""
     manifest = read_manifest(build_dir)
-    probs = temperature_probs(language_sizes(manifest), alpha)
+    probs = sampling_probs(language_sizes(manifest), alpha)
     rng = random.Random(seed)
     for lang, p in probs.items():
         budget = int(max_chars * p)

@@ -189,12 +189,28 @@ def _merge(defaults: dict, overrides: dict, where: str) -> dict:
             else:
                 merged[key] = _merge(defaults[key], value, name)
         else:
-            expected = type(defaults[key])
-            ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
-            if not ok or (expected is int and isinstance(value, bool)):
-                raise ConfigError(f"config key '{name}' must be {expected.__name__}, got {value!r}")
+            check_type(name, value, defaults[key])
             merged[key] = value
     return merged
+
+
+def check_type(name: str, value, default) -> None:
+    """A config value must have its default's type (an int may stand for a float, a bool never for
+    an int)."""
+    expected = type(default)
+    ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+    if not ok or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"config key '{name}' must be {expected.__name__}, got {value!r}")
+
+
+def read_toml(path: str | Path) -> dict:
+    """A user's TOML file, or a one-line ConfigError saying why it cannot be read."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
 
 
 def _build(tree: dict) -> BuildConfig:
@@ -233,13 +249,7 @@ def load_config(path: str | Path | None = None) -> BuildConfig:
     """The default configuration, overridden by the TOML file at `path` if given."""
     tree = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     if path is not None:
-        try:
-            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
-        tree = _merge(tree, user, "")
+        tree = _merge(tree, read_toml(path), "")
     return _build(tree)
 
 

@@ -81,7 +81,8 @@ def totals(directory: str) -> Counter:
     return out
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """2m05s, or 1h03m from an hour on (progress lines, ETAs)."""
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
@@ -97,7 +98,7 @@ def build_line(c: Counter, elapsed: float, total_bytes: int) -> str:
         parts.append(f"{c['records'] / elapsed:,.0f} rec/s")
     parts.append(f"{c['rejected']:,} errors")
     if total_bytes and 0 < done < total_bytes:
-        parts.append(f"ETA {_duration(elapsed * (total_bytes - done) / done)}")
+        parts.append(f"ETA {duration(elapsed * (total_bytes - done) / done)}")
     later = [f"{c[k]:,} {label}" for k, label in (("document_pairs_aligned", "document pairs aligned"),
                                                    ("shards_written", "shards written")) if c[k]]
     return "build: " + ", ".join(parts) + ("  · " + ", ".join(later) if later else "")
@@ -106,7 +107,7 @@ def build_line(c: Counter, elapsed: float, total_bytes: int) -> str:
 def crawl_line(c: Counter, elapsed: float, max_pages: int) -> str:
     rate = f", {c['pages'] / elapsed:,.1f} pages/s" if elapsed > 0 else ""
     return (f"crawl: {c['pages']:,} URLs requested (limit {max_pages:,}), {c['fetched']:,} fetched, "
-            f"{c['errors']:,} errors{rate}, {_duration(elapsed)} elapsed")
+            f"{c['errors']:,} errors{rate}, {duration(elapsed)} elapsed")
 
 
 class ProgressReporter:

@@ -28,8 +28,9 @@ import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import pyarrow.parquet as pq
 import xxhash
+
+from transforms.shard import manifest_rows
 
 AUDIT_KEPT, AUDIT_FILTERED, AUDIT_PAIRS = 20, 10, 20
 DISTRIBUTION_SAMPLE = 2000  # documents per language behind the score and length plots
@@ -75,14 +76,6 @@ class ReportData:
     audit_pairs: dict = field(default_factory=dict)  # lang → BottomK of pairs that involve it
 
 
-def _row_groups(build_dir: str, manifest: dict, kind: str, columns: list[str]):
-    for shard in sorted((s for s in manifest["shards"] if s["kind"] == kind and s["rows"]), key=lambda s: s["path"]):
-        with pq.ParquetFile(os.path.join(build_dir, shard["path"])) as f:
-            names = set(f.schema_arrow.names)
-            for group in range(f.num_row_groups):
-                yield f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()
-
-
 def _sample(store: dict, key: str, k: int, seed: int) -> BottomK:
     if key not in store:
         store[key] = BottomK(k, seed)
@@ -92,35 +85,32 @@ def _sample(store: dict, key: str, k: int, seed: int) -> BottomK:
 def collect(build_dir: str, manifest: dict, seed: int = 0) -> ReportData:
     with open(os.path.join(build_dir, "stats.json")) as f:
         data = ReportData(json.load(f))
-    for rows in _row_groups(build_dir, manifest, "docs",
-                            ["id", "url", "host", "title", "text", "lang", "lang_score", "n_chars", "quality"]):
-        for r in rows:
-            lang = r["lang"]
-            row = data.per_lang[lang]
-            row["docs"] += 1
-            row["chars"] += r["n_chars"]
-            row["words"] += (r.get("quality") or {}).get("words") or 0
-            _sample(data.distributions, lang, DISTRIBUTION_SAMPLE, seed).offer(r["id"], (r["lang_score"], r["n_chars"]))
-            kept = _sample(data.audit_kept, lang, AUDIT_KEPT, seed)
-            if kept.wants(r["id"]):
-                kept.offer(r["id"], {"url": r["url"], "title": r.get("title"), "score": r["lang_score"],
-                                     "text": r["text"][:EXCERPT_CHARS], "chars": r["n_chars"]})
-            _count_host(data, r.get("host") or "")
-    for rows in _row_groups(build_dir, manifest, "filtered", ["id", "url", "lang", "reason", "text"]):
-        for r in rows:
-            lang = r.get("lang") or "unknown"
-            sample = _sample(data.audit_filtered, lang, AUDIT_FILTERED, seed)
+    for r in manifest_rows(build_dir, manifest, "docs",
+                           ["id", "url", "host", "title", "text", "lang", "lang_score", "n_chars", "quality"]):
+        lang = r["lang"]
+        row = data.per_lang[lang]
+        row["docs"] += 1
+        row["chars"] += r["n_chars"]
+        row["words"] += (r.get("quality") or {}).get("words") or 0
+        _sample(data.distributions, lang, DISTRIBUTION_SAMPLE, seed).offer(r["id"], (r["lang_score"], r["n_chars"]))
+        kept = _sample(data.audit_kept, lang, AUDIT_KEPT, seed)
+        if kept.wants(r["id"]):
+            kept.offer(r["id"], {"url": r["url"], "title": r.get("title"), "score": r["lang_score"],
+                                 "text": r["text"][:EXCERPT_CHARS], "chars": r["n_chars"]})
+        _count_host(data, r.get("host") or "")
+    for r in manifest_rows(build_dir, manifest, "filtered", ["id", "url", "lang", "reason", "text"]):
+        lang = r.get("lang") or "unknown"
+        sample = _sample(data.audit_filtered, lang, AUDIT_FILTERED, seed)
+        if sample.wants(r["id"]):
+            sample.offer(r["id"], {"url": r["url"], "reason": r["reason"], "text": (r.get("text") or "")[:EXCERPT_CHARS]})
+    for r in manifest_rows(build_dir, manifest, "bitext", ["id", "src_lang", "tgt_lang", "src_text", "tgt_text", "score"]):
+        pair = f"{r['src_lang']}-{r['tgt_lang']}"
+        data.pairs[pair] += 1
+        _sample(data.pair_scores, pair, DISTRIBUTION_SAMPLE, seed).offer(r["id"], r["score"])
+        for lang in (r["src_lang"], r["tgt_lang"]):
+            sample = _sample(data.audit_pairs, lang, AUDIT_PAIRS, seed)
             if sample.wants(r["id"]):
-                sample.offer(r["id"], {"url": r["url"], "reason": r["reason"], "text": (r.get("text") or "")[:EXCERPT_CHARS]})
-    for rows in _row_groups(build_dir, manifest, "bitext", ["id", "src_lang", "tgt_lang", "src_text", "tgt_text", "score"]):
-        for r in rows:
-            pair = f"{r['src_lang']}-{r['tgt_lang']}"
-            data.pairs[pair] += 1
-            _sample(data.pair_scores, pair, DISTRIBUTION_SAMPLE, seed).offer(r["id"], r["score"])
-            for lang in (r["src_lang"], r["tgt_lang"]):
-                sample = _sample(data.audit_pairs, lang, AUDIT_PAIRS, seed)
-                if sample.wants(r["id"]):
-                    sample.offer(r["id"], {"pair": pair, "src": r["src_text"], "tgt": r["tgt_text"], "score": r["score"]})
+                sample.offer(r["id"], {"pair": pair, "src": r["src_text"], "tgt": r["tgt_text"], "score": r["score"]})
     return data
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -73,6 +74,17 @@ def parquet_bytes(records: list, cls: type, sizes: list[int], config: ShardConfi
             chunk = table.slice(start, end - start)
             writer.write_table(chunk, row_group_size=max(1, chunk.num_rows))
     return buffer.getvalue()
+
+
+def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str], where: tuple[str, str] | None = None):
+    """Rows (dicts of `columns`, those the shard has) of a build's `kind` shards in path order, a
+    row group at a time; `where` = (partition name, value), e.g. ("lang", "de"), keeps one partition."""
+    shards = [s for s in manifest["shards"] if s["kind"] == kind and s["rows"] and (where is None or s.get(where[0]) == where[1])]
+    for shard in sorted(shards, key=lambda s: s["path"]):
+        with pq.ParquetFile(os.path.join(build_dir, shard["path"])) as f:
+            names = set(f.schema_arrow.names)
+            for group in range(f.num_row_groups):
+                yield from f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()
 
 
 def text_size(record) -> int:

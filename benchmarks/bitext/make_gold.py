@@ -327,14 +327,6 @@ def log(*a):
 # Downloads
 # --------------------------------------------------------------------------
 
-def sha256_file(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
-
-
 def forbidden(name):
     return ms.is_forbidden_package(name) or re.match(
         r"^(apt|dpkg|iso-codes|python3?-django)", name)
@@ -343,7 +335,7 @@ def forbidden(name):
 def fetch(pool_path, sha, dest_dir):
     os.makedirs(dest_dir, exist_ok=True)
     dest = os.path.join(dest_dir, os.path.basename(pool_path))
-    if os.path.exists(dest) and sha256_file(dest) == sha:
+    if os.path.exists(dest) and ms.sha256_file(dest) == sha:
         return dest
     last = None
     for mirror in MIRRORS:

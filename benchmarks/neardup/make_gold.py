@@ -247,14 +247,6 @@ def deb_path(pkg, ver):
                                              ver.split(":")[-1])
 
 
-def sha256_file(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
-
-
 def fetch_and_extract(work):
     """{(release, package): (version, sha256, unpacked dir)}"""
     os.makedirs(os.path.join(work, "debs"), exist_ok=True)
@@ -264,7 +256,7 @@ def fetch_and_extract(work):
             sys.exit("refusing to use reserved package %s" % pkg)
         path = deb_path(pkg, ver)
         deb = os.path.join(work, "debs", os.path.basename(path))
-        if not (os.path.exists(deb) and sha256_file(deb) == sha):
+        if not (os.path.exists(deb) and ms.sha256_file(deb) == sha):
             log("downloading", MIRROR + path)
             with urllib.request.urlopen(MIRROR + path, timeout=300) as r:
                 data = r.read()
@@ -1119,8 +1111,8 @@ def main():
         OUT, len(docs), len({d["cluster"] for d in docs}), size))
     log("wrote %s: %d documents, %d bytes" % (TEST_OUT, len(sub), tsize))
     print_stats(docs, sub)
-    log("sha256 %s %s" % (sha256_file(OUT), os.path.basename(OUT)))
-    log("sha256 %s %s" % (sha256_file(TEST_OUT), os.path.basename(TEST_OUT)))
+    log("sha256 %s %s" % (ms.sha256_file(OUT), os.path.basename(OUT)))
+    log("sha256 %s %s" % (ms.sha256_file(TEST_OUT), os.path.basename(TEST_OUT)))
     log("%.0fs" % (time.time() - t0))
 
 

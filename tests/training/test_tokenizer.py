@@ -8,9 +8,10 @@ import json
 import pyarrow.dataset as ds
 import pytest
 
+from training.data import sampling_probs
 from training.split import is_heldout
 from training.tokenizer import (
-    TASK_TOKENS, Tokenizer, TokenizerError, language_sizes, sample_by_language, temperature_probs, train_tokenizer,
+    TASK_TOKENS, Tokenizer, TokenizerError, language_sizes, sample_by_language, train_tokenizer,
 )
 
 
@@ -59,7 +60,7 @@ def test_sample_follows_the_temperature_and_skips_heldout_documents(sample_build
     """Characters per language in the sample track max_chars · p(ℓ), p ∝ n^α, until a language
     runs out of text; no line of a held-out document is read."""
     manifest = json.loads((sample_build / "manifest.json").read_text())
-    probs = temperature_probs(language_sizes(manifest), 0.3)
+    probs = sampling_probs(language_sizes(manifest), 0.3)
     budget = 200_000
     heldout_lines = {line for d in docs if is_heldout(d["id"], 0.2) for line in d["text"].split("\n") if line.strip()}
     training_lines = {line for d in docs if not is_heldout(d["id"], 0.2) for line in d["text"].split("\n")}
