@@ -4,15 +4,17 @@
     global:                    staging ─▶ filters ─▶ exact dedup ─▶ near dedup ─▶ repeated lines ─▶ shards ─▶ stats ─▶ manifest
 
 Inputs whose staging file already exists in the cache (same content fingerprint, same staging
-config) are not read again. Outputs go to a temporary directory beside the output, renamed into
-place once `manifest.json` is written, so a half-finished build never looks finished.
+config) are not read again. A local output is written to a temporary directory beside it and
+renamed into place once `manifest.json` is written, so a half-finished build never looks finished.
+An output on an object store (gs://, s3://: no rename there) is written in place, `manifest.json`
+last: a prefix without one is not a build, and `--overwrite` first deletes the old build's manifest,
+then the rest of it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from transforms import fs
 from transforms.bitext import AlignBitext
 from transforms.config import BuildConfig
 from transforms.dedup import ExactDedup, ReadPreviousKeys
@@ -63,22 +66,29 @@ class BuildPlan:
     duplicate_inputs: dict[str, str] = field(default_factory=dict)  # path → identical earlier input
     previous: dict | None = None  # --previous: {"path", "created", "docs"}
     previous_shards: list[str] = field(default_factory=list)  # its docs shards
+    replaces: bool = False  # --overwrite of an existing build or files at out_dir
+
+    @property
+    def in_place(self) -> bool:
+        """Written straight to out_dir (an object store), not renamed into place."""
+        return self.work_dir == self.out_dir
 
 
 def previous_build(path: str) -> tuple[dict, list[str]]:
     """What `--previous BUILD_DIR` brings: a summary for the manifest, and its docs shards."""
-    path = os.path.abspath(path)
-    manifest_path = os.path.join(path, "manifest.json")
-    if not os.path.exists(manifest_path):
+    path = fs.absolute(path)
+    manifest_path = fs.join(path, "manifest.json")
+    if not fs.exists(manifest_path):
         raise BuildError(f"--previous {path} is not a finished build (no manifest.json there)")
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    shards = [os.path.join(path, s["path"]) for s in manifest.get("shards", []) if s.get("kind") == "docs"]
-    missing = [s for s in shards if not os.path.exists(s)]
+    manifest = fs.read_json(manifest_path)
+    shards = [fs.join(path, s["path"]) for s in manifest.get("shards", []) if s.get("kind") == "docs"]
+    missing = [s for s in shards if not fs.exists(s)]
     if missing:
         raise BuildError(f"--previous {path} is incomplete: {missing[0]} is missing")
     for shard in shards[:1]:
-        if "minhash" not in pq.read_schema(shard).names:
+        with fs.open_read(shard) as f:
+            names = pq.read_schema(f).names
+        if "minhash" not in names:
             raise BuildError(f"--previous {path} has no MinHash signatures (built by an older "
                              "polycorp); rebuild it once with this version")
     docs = sum(s.get("rows", 0) for s in manifest.get("shards", []) if s.get("kind") == "docs")
@@ -89,49 +99,54 @@ def resolve_inputs(patterns: list[str]) -> list[str]:
     """Files named by paths, globs or crawl output directories (their warc/ folder), sorted, unique."""
     paths = []
     for pattern in patterns:
-        if os.path.isdir(pattern):
-            root = os.path.join(pattern, "warc") if os.path.isdir(os.path.join(pattern, "warc")) else pattern
-            found = sorted(
-                os.path.join(root, name) for name in os.listdir(root) if name.endswith(_WARC_SUFFIXES)
-            )
-            if not found:
-                raise BuildError(f"input directory {pattern} holds no WARC files (*.warc, *.warc.gz)")
-            paths.extend(found)
+        matches = FileSystems.match([pattern])[0].metadata_list if not os.path.isdir(pattern) else []
+        if matches:
+            paths.extend(sorted(m.path for m in matches))
             continue
-        matches = FileSystems.match([pattern])[0].metadata_list
-        if not matches:
+        is_folder = os.path.isdir(pattern) or (not any(c in pattern for c in "*?[") and fs.list_files(pattern))
+        if not is_folder:
             raise BuildError(f"input not found: {pattern}")
-        paths.extend(sorted(m.path for m in matches))
+        crawl = fs.join(pattern, "warc")  # a crawl's output: its WARC files
+        found = fs.files_in(crawl, _WARC_SUFFIXES) or fs.files_in(pattern, _WARC_SUFFIXES)
+        if not found:
+            raise BuildError(f"input directory {pattern} holds no WARC files (*.warc, *.warc.gz)")
+        paths.extend(found)
     return sorted(set(paths))
 
 
 def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config: BuildConfig,
                overwrite: bool = False, previous: str | None = None) -> BuildPlan:
     paths = resolve_inputs(patterns)
-    out_dir = os.path.abspath(out_dir)
+    out_dir = fs.absolute(out_dir)
     previous_info, previous_shards = previous_build(previous) if previous else (None, [])
-    if previous and os.path.abspath(previous) == out_dir:
+    if previous and fs.absolute(previous) == out_dir:
         raise BuildError("--previous must be another build than --out")
-    if os.path.exists(out_dir):
-        if os.path.exists(os.path.join(out_dir, "manifest.json")) and not overwrite:
-            raise BuildError(f"output {out_dir} already holds a complete build; pass --overwrite to replace it")
-        if not os.path.isdir(out_dir):
+    if fs.exists(fs.join(out_dir, "manifest.json")) and not overwrite:
+        raise BuildError(f"output {out_dir} already holds a complete build; pass --overwrite to replace it")
+    if fs.is_local(out_dir):
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
             raise BuildError(f"output {out_dir} exists and is not a directory")
-        if os.listdir(out_dir) and not overwrite:
-            raise BuildError(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
-    parent = os.path.dirname(out_dir)
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise BuildError(f"cannot create output directory {parent}: {e.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise BuildError(f"output directory {parent} is not writable")
-    cache_dir = os.path.abspath(cache_dir or out_dir.rstrip("/") + ".cache")
-    staging_dir = os.path.join(cache_dir, "staging")
-    try:
-        os.makedirs(staging_dir, exist_ok=True)
-    except OSError as e:
-        raise BuildError(f"cannot create cache directory {staging_dir}: {e.strerror}") from None
+        replaces = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
+        parent = os.path.dirname(out_dir)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as e:
+            raise BuildError(f"cannot create output directory {parent}: {e.strerror}") from None
+        if not os.access(parent, os.W_OK):
+            raise BuildError(f"output directory {parent} is not writable")
+        work_dir = os.path.join(parent, f".{os.path.basename(out_dir)}.tmp-{uuid.uuid4().hex[:8]}")
+    else:
+        replaces = bool(fs.list_files(out_dir))
+        work_dir = out_dir  # object stores: written in place, manifest.json last
+    if replaces and not overwrite:
+        raise BuildError(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    cache_dir = fs.absolute(cache_dir or out_dir.rstrip("/") + ".cache")
+    staging_dir = fs.join(cache_dir, "staging")
+    if fs.is_local(staging_dir):
+        try:
+            os.makedirs(staging_dir, exist_ok=True)
+        except OSError as e:
+            raise BuildError(f"cannot create cache directory {staging_dir}: {e.strerror}") from None
     config_hash = config.staging_fingerprint()
     inputs, seen = [], {}
     duplicates = {}
@@ -144,12 +159,11 @@ def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config:
             duplicates[path] = seen[fingerprint]
             continue
         seen[fingerprint] = path
-        staging = os.path.join(staging_dir, staging_name(fingerprint, config_hash))
+        staging = fs.join(staging_dir, staging_name(fingerprint, config_hash))
         inputs.append(InputFile(path, fingerprint, staging))
-    to_stage = [i for i in inputs if not os.path.exists(i.staging_path)]
-    work_dir = os.path.join(parent, f".{os.path.basename(out_dir)}.tmp-{uuid.uuid4().hex[:8]}")
+    to_stage = [i for i in inputs if not fs.exists(i.staging_path)]
     return BuildPlan(inputs, to_stage, out_dir, work_dir, staging_dir, config, duplicates,
-                     previous_info, previous_shards)
+                     previous_info, previous_shards, replaces)
 
 
 def stage_inputs(inputs, config: BuildConfig, input_paths: dict[str, str]):
@@ -250,7 +264,7 @@ def _write_shard_list(infos, work_dir):
 
 
 def _write_json(path: str, obj) -> None:
-    with FileSystems.create(path) as f:
+    with FileSystems.create(path) as f:  # on a worker, into the work directory: not atomic on its own
         f.write((json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode())
 
 
@@ -264,9 +278,12 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
 
 def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source: str | None = None) -> dict:
     """Run the pipeline of `plan`; returns the manifest. Raises BuildError on failure."""
-    os.makedirs(plan.work_dir)
-    for kind in ("docs", "dups", "filtered", "rejects", "bitext", "bitext_filtered"):
-        os.makedirs(os.path.join(plan.work_dir, kind))
+    if plan.in_place and plan.replaces:  # no longer a build from the first byte written on
+        fs.delete(fs.join(plan.out_dir, "manifest.json"))
+        fs.delete_tree(plan.out_dir)
+    if fs.is_local(plan.work_dir):
+        for kind in ("docs", "dups", "filtered", "rejects", "bitext", "bitext_filtered"):
+            os.makedirs(os.path.join(plan.work_dir, kind))
     input_paths = {i.staging_path: i.path for i in plan.inputs}
     try:
         with beam.Pipeline(options=pipeline_options(beam_args or [])) as p:
@@ -282,7 +299,7 @@ def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source
         metrics_checked = _check_metrics(p.result, plan.work_dir)
         manifest = _finish(plan, config_source, metrics_checked)
     except BaseException:
-        shutil.rmtree(plan.work_dir, ignore_errors=True)
+        fs.delete_tree(plan.work_dir)
         raise
     return manifest
 
@@ -302,8 +319,7 @@ def _check_metrics(result, work_dir: str) -> bool:
         counters[c.key.metric.name] = counters.get(c.key.metric.name, 0) + (value or 0)
     if not counters:
         return False
-    with open(os.path.join(work_dir, "stats.json")) as f:
-        stats = json.load(f)
+    stats = fs.read_json(fs.join(work_dir, "stats.json"))
     from_metrics = stats_from_metrics(counters)
     if any(stats[k] != v for k, v in from_metrics.items()):
         raise InvariantError(f"Beam counters disagree with stats.json: {from_metrics}")
@@ -311,14 +327,12 @@ def _check_metrics(result, work_dir: str) -> bool:
 
 
 def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = False) -> dict:
-    """Write manifest.json last, then move the build into place."""
-    with open(os.path.join(plan.work_dir, "stats.json")) as f:
-        stats = json.load(f)
+    """Write manifest.json last, then move the build into place (unless written in place)."""
+    stats = fs.read_json(fs.join(plan.work_dir, "stats.json"))
     check_invariant(stats)
-    shard_list_path = os.path.join(plan.work_dir, _SHARDS_FILE)
-    with open(shard_list_path) as f:
-        rows = json.load(f)
-    os.remove(shard_list_path)
+    shard_list_path = fs.join(plan.work_dir, _SHARDS_FILE)
+    rows = fs.read_json(shard_list_path)
+    fs.delete(shard_list_path)
     partition_names = {"docs": "lang", "bitext": "pair"}
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -327,7 +341,7 @@ def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = 
         "config_file": config_source,
         "inputs": [
             {"path": i.path, "fingerprint": i.fingerprint,
-             "staging": os.path.basename(i.staging_path), "reused_staging": i not in plan.to_stage}
+             "staging": FileSystems.split(i.staging_path)[1], "reused_staging": i not in plan.to_stage}
             for i in plan.inputs
         ],
         "duplicate_inputs": plan.duplicate_inputs,
@@ -339,16 +353,14 @@ def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = 
         "metrics_checked": metrics_checked,  # the runner's counters equal stats.json
     }
     write_report(plan.work_dir, manifest)  # the data card, before the manifest that marks the build whole
-    tmp = os.path.join(plan.work_dir, "manifest.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, os.path.join(plan.work_dir, "manifest.json"))
+    fs.write_json(fs.join(plan.work_dir, "manifest.json"), manifest)
+    if plan.in_place:
+        return manifest
     if os.path.exists(plan.out_dir):  # --overwrite: the old build goes only once the new one is whole
         old = plan.work_dir + ".old"
         os.replace(plan.out_dir, old)
         os.replace(plan.work_dir, plan.out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        fs.delete_tree(old)
     else:
         os.replace(plan.work_dir, plan.out_dir)
     return manifest

@@ -112,8 +112,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _summary(out_dir: str, elapsed: float) -> str:
-    with open(os.path.join(out_dir, "stats.json")) as f:
-        stats = json.load(f)
+    from transforms import fs
+
+    stats = fs.read_json(fs.join(out_dir, "stats.json"))
     lines = [
         f"built {out_dir} in {elapsed:.1f} s: {stats['input_records']} input records → "
         f"{stats['kept']} kept, {sum(stats['filtered'].values())} filtered, "
@@ -148,8 +149,10 @@ def _bitext_lines(bitext: dict | None) -> list[str]:
 def cmd_report(args, beam_args: list[str]) -> int:
     """What a build holds, from its stats.json: documents per language, outcomes, bitext per pair."""
     from pipelines.build import BuildError
+    from transforms import fs
 
-    if not os.path.exists(os.path.join(args.build, "manifest.json")):
+    manifest_path = fs.join(args.build, "manifest.json")
+    if not fs.exists(manifest_path):
         raise BuildError(f"{args.build} is not a complete build (no manifest.json)")
     text = _summary(args.build, 0.0).split("\n", 1)
     print(text[0].replace(" in 0.0 s", ""))
@@ -157,8 +160,7 @@ def cmd_report(args, beam_args: list[str]) -> int:
         print(text[1])
     from transforms.report import write_report
 
-    with open(os.path.join(args.build, "manifest.json")) as f:
-        path = write_report(args.build, json.load(f))
+    path = write_report(args.build, fs.read_json(manifest_path))
     print(f"report: {path} (plots/, audit/<lang>.html)")
     return 0
 
@@ -190,13 +192,17 @@ def cmd_build(args, beam_args: list[str]) -> int:
 
 def _unreadable_inputs(out_dir: str) -> list[str]:
     """'file (error: message)' for each input file the build could not open or that is not a WARC."""
-    import glob
-
     import pyarrow.parquet as pq
 
+    from transforms import fs
+
     found = []
-    for path in sorted(glob.glob(os.path.join(out_dir, "rejects", "*.parquet"))):
-        for r in pq.read_table(path, columns=["source", "stage", "error", "message"]).to_pylist():
+    for path in fs.list_files(fs.join(out_dir, "rejects")):
+        if not path.endswith(".parquet"):
+            continue
+        with fs.open_read(path) as f:
+            rows = pq.read_table(f, columns=["source", "stage", "error", "message"]).to_pylist()
+        for r in rows:
             whole_file = r["source"].endswith("@0") and r["stage"] == "read"
             if whole_file and (r["error"] == "not_warc" or r["message"].startswith("cannot open input")):
                 found.append(f"{r['source'][:-2]} ({r['error']}: {r['message'][:120]})")
@@ -362,12 +368,21 @@ def _quiet_beam_logging() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args, beam_args = _build_parser().parse_known_args(argv)
-    unknown = [a for a in beam_args if not a.startswith("--")]
+    # Beam options: --name=value, --flag, or --name value
+    unknown = [a for i, a in enumerate(beam_args) if not a.startswith("--")
+               and not (i and beam_args[i - 1].startswith("--") and "=" not in beam_args[i - 1])]
     if unknown:
         print(f"polycorp: unexpected argument {unknown[0]!r}", file=sys.stderr)
         return 2
     _quiet_beam_logging()
     from pipelines.build import BuildError  # imports Beam: after logging is set up
+    from transforms.fs import import_plugins
+
+    try:
+        import_plugins(beam_args)  # e.g. a FileSystem for a storage scheme, here as on workers
+    except ImportError as e:
+        print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
+        return 2
     from pipelines.crawl import CrawlError
     from training.data import DataError
     from training.loop import TrainError

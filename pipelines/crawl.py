@@ -10,17 +10,18 @@ hosts are fetched by other workers. Output: `warc/*.warc.gz` and `crawl_log.parq
 from __future__ import annotations
 
 import os
-import shutil
 from collections import Counter
 
 import apache_beam as beam
 import pyarrow.compute as pc
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from transforms import fs
 from transforms.crawl import (
     UNFETCHED, CrawlConfig, CrawlHost, CrawlLogRow, FrontierEntry, RoundCutoff, admit_global, admit_host,
-    assemble_log, global_cutoff, out_of_scope, rank_key, read_parts, resume_frontier, url_key,
-    write_unfetched,
+    assemble_log, global_cutoff, out_of_scope, rank_key, read_parts, resume_frontier,
+    url_key, write_unfetched,
 )
 from transforms.records import shard_of, stable_hash
 from transforms.urls import UrlError, canonical_url, origin_of
@@ -82,7 +83,7 @@ def write_unfetched_rows(rows, out_dir: str, prefix: str, name: str):
         rows
         | f"{name}Bucket" >> beam.Map(lambda row: (shard_of(stable_hash(row.url), UNFETCHED_BUCKETS), row))
         | f"{name}GroupBucket" >> beam.GroupByKey()
-        | f"{name}WritePart" >> beam.Map(write_unfetched, parts_dir=os.path.join(out_dir, "parts"),
+        | f"{name}WritePart" >> beam.Map(write_unfetched, parts_dir=fs.join(out_dir, "parts"),
                                          prefix=prefix)
     )
 
@@ -157,22 +158,22 @@ def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: li
     """Crawl into `out_dir`; with `resume`, continue an interrupted (or finished) crawl there:
     URLs of finished host-rounds are not fetched again, their links are followed."""
     seeds = canonical_seeds(seeds)
-    out_dir = os.path.abspath(out_dir)
-    log_path = os.path.join(out_dir, "crawl_log.parquet")
-    parts_dir = os.path.join(out_dir, "parts")
-    unfetched_dir = os.path.join(parts_dir, UNFETCHED)
-    if not resume and (os.path.exists(log_path) or os.path.isdir(parts_dir)):
+    out_dir = fs.absolute(out_dir)
+    log_path = fs.join(out_dir, "crawl_log.parquet")
+    parts_dir = fs.join(out_dir, "parts")
+    part_names = [FileSystems.split(p)[1] for p in fs.files_in(parts_dir, (".parquet",))]
+    if not resume and (fs.exists(log_path) or fs.list_files(parts_dir)):
         raise CrawlError(f"{out_dir} already holds a crawl; pass --resume to continue it or choose another --out")
-    try:
-        os.makedirs(os.path.join(out_dir, "warc"), exist_ok=True)
-        if os.path.isdir(unfetched_dir):  # decided again by this run, from the finished parts' links
-            shutil.rmtree(unfetched_dir)
-        os.makedirs(unfetched_dir)
-    except OSError as e:
-        raise CrawlError(f"cannot create {out_dir}: {e.strerror}") from None
+    fs.delete_tree(fs.join(parts_dir, UNFETCHED))  # decided again by this run, from the finished parts' links
+    if fs.is_local(out_dir):
+        try:
+            for folder in ("warc", os.path.join("parts", UNFETCHED)):
+                os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
+        except OSError as e:
+            raise CrawlError(f"cannot create {out_dir}: {e.strerror}") from None
     previous = read_parts(parts_dir)
     resumed_rows = len(previous)
-    run_tag = f"g{len({name.split('-')[0] for name in os.listdir(parts_dir) if name.startswith('g')}):02d}"
+    run_tag = f"g{len({name.split('-')[0] for name in part_names if name.startswith('g')}):02d}"
     options = PipelineOptions(default_crawl_options() + beam_args)
     seed_hosts = frozenset(origin_of(s) for s in seeds)
     start = [FrontierEntry(s, 0) for s in seeds] + resume_frontier(previous, config)
@@ -201,11 +202,11 @@ def run_crawl(seeds: list[str], out_dir: str, config: CrawlConfig, beam_args: li
                              run_tag, "Unfetched")
     table = assemble_log(parts_dir, log_path)
     statuses = pc.fill_null(table.column("status"), 0)
-    warc_dir = os.path.join(out_dir, "warc")
+    warc_files = [FileSystems.split(p)[1] for p in fs.list_files(fs.join(out_dir, "warc"))]
     return {
         "urls_tried": table.num_rows,
         "fetched": table.num_rows - table.column("status").null_count,
         "ok": pc.sum(pc.and_(pc.greater_equal(statuses, 200), pc.less(statuses, 300))).as_py() or 0,
-        "warc_files": sorted(n for n in os.listdir(warc_dir) if n.endswith(".warc.gz")),
+        "warc_files": sorted(n for n in warc_files if n.endswith(".warc.gz") and not n.startswith(".")),
         "resumed_rows": resumed_rows,
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
-import os
 import re
 import time
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 import xxhash
 from apache_beam.metrics import Metrics
 
+from transforms import fs
 from transforms.fetch import FetchConfig, fetch
 from transforms.links import extract_links
 from transforms.progress import flush, tick
@@ -109,14 +109,16 @@ def write_part(path: str, rows: list[CrawlLogRow]) -> None:
     write_atomically(path, buffer.getvalue())
 
 
+def read_parquet(path: str, schema: pa.Schema | None = None) -> pa.Table:
+    with fs.open_read(path) as f:
+        return pq.read_table(f, schema=schema)
+
+
 def read_parts(parts_dir: str) -> list[CrawlLogRow]:
     """Log rows of every host-round finished by earlier runs (unfinished ones left no part)."""
-    if not os.path.isdir(parts_dir):
-        return []
     rows = []
-    for name in sorted(os.listdir(parts_dir)):
-        if name.endswith(".parquet") and not name.startswith("."):
-            rows += rows_from_table(pq.read_table(os.path.join(parts_dir, name)))
+    for path in fs.files_in(parts_dir, (".parquet",)):
+        rows += rows_from_table(read_parquet(path))
     return rows
 
 
@@ -127,17 +129,12 @@ def write_unfetched(bucket_rows, parts_dir: str, prefix: str) -> None:
     """One part for a (bucket, rows) group of URLs not fetched; the name depends only on the run,
     the round and the bucket, so a retried bundle rewrites the same file."""
     bucket, rows = bucket_rows
-    write_part(os.path.join(parts_dir, UNFETCHED, f"{prefix}-{bucket:03d}.parquet"), list(rows))
+    write_part(fs.join(parts_dir, UNFETCHED, f"{prefix}-{bucket:03d}.parquet"), list(rows))
 
 
 def part_files(parts_dir: str) -> list[str]:
     """Every finished part: host-rounds fetched (all runs) and URLs decided without a request."""
-    out = []
-    for folder in (parts_dir, os.path.join(parts_dir, UNFETCHED)):
-        if os.path.isdir(folder):
-            out += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
-                    if n.endswith(".parquet") and not n.startswith(".")]
-    return out
+    return fs.files_in(parts_dir, (".parquet",)) + fs.files_in(fs.join(parts_dir, UNFETCHED), (".parquet",))
 
 
 def assemble_log(parts_dir: str, path: str) -> pa.Table:
@@ -147,9 +144,13 @@ def assemble_log(parts_dir: str, path: str) -> pa.Table:
 
     import pyarrow.dataset as ds
 
-    files = part_files(parts_dir)  # read by Arrow's threads, in file order
-    table = ds.dataset(files, schema=PART_SCHEMA, format="parquet").to_table() if files \
-        else PART_SCHEMA.empty_table()
+    files = part_files(parts_dir)  # in file order; local ones read by Arrow's threads
+    if not files:
+        table = PART_SCHEMA.empty_table()
+    elif fs.is_local(parts_dir):
+        table = ds.dataset(files, schema=PART_SCHEMA, format="parquet").to_table()
+    else:
+        table = pa.concat_tables([read_parquet(f, PART_SCHEMA) for f in files])
     table = table.drop_columns(["links"]).sort_by(
         [("url", "ascending", "at_start"), ("depth", "ascending", "at_start"),
          ("fetched_at", "ascending", "at_start")])
@@ -316,14 +317,14 @@ class CrawlHost(beam.DoFn):
     def _crawl(self, host: str, entries: list[FrontierEntry]) -> list:
         tag = f"{self.run_tag}-r{self.round_index:02d}"
         items = []
-        for item in crawl_host(host, entries, self.config, os.path.join(self.out_dir, "warc"), tag, known=self.known):
+        for item in crawl_host(host, entries, self.config, fs.join(self.out_dir, "warc"), tag, known=self.known):
             if isinstance(item, CrawlLogRow):  # live progress, a page at a time
                 tick("pages")
                 tick("fetched", item.status is not None)
                 tick("errors", item.error is not None)
             items.append(item)
         rows = [i for i in items if isinstance(i, CrawlLogRow)]
-        write_part(os.path.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
+        write_part(fs.join(self.out_dir, "parts", f"{tag}-{host_slug(host)}.parquet"), rows)
         self.pages.inc(len(rows))
         self.fetched.inc(sum(r.status is not None for r in rows))
         self.errors.inc(sum(r.error is not None for r in rows))

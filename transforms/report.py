@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import heapq
 import html
-import json
+import io
 import math
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import xxhash
 
+from transforms import fs
 from transforms.shard import manifest_rows
 
 AUDIT_KEPT, AUDIT_FILTERED, AUDIT_PAIRS = 20, 10, 20
@@ -83,8 +83,7 @@ def _sample(store: dict, key: str, k: int, seed: int) -> BottomK:
 
 
 def collect(build_dir: str, manifest: dict, seed: int = 0) -> ReportData:
-    with open(os.path.join(build_dir, "stats.json")) as f:
-        data = ReportData(json.load(f))
+    data = ReportData(fs.read_json(fs.join(build_dir, "stats.json")))
     for r in manifest_rows(build_dir, manifest, "docs",
                            ["id", "url", "host", "title", "text", "lang", "lang_score", "n_chars", "quality"]):
         lang = r["lang"]
@@ -141,14 +140,13 @@ def write_plots(data: ReportData, plots_dir: str) -> dict[str, str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    os.makedirs(plots_dir, exist_ok=True)
     out = {}
 
     def save(fig, name):
         fig.tight_layout()
-        path = os.path.join(plots_dir, f"{name}.png")
-        fig.savefig(path + ".part", dpi=90, format="png")
-        os.replace(path + ".part", path)
+        png = io.BytesIO()
+        fig.savefig(png, dpi=90, format="png")
+        fs.write_bytes(fs.join(plots_dir, f"{name}.png"), png.getvalue())
         plt.close(fig)
         out[name] = f"plots/{name}.png"
 
@@ -283,19 +281,11 @@ def audit_html(lang: str, data: ReportData) -> str:
 
 def write_report(build_dir: str, manifest: dict, seed: int = 0) -> str:
     """report.html, plots/*.png and audit/<lang>.html in `build_dir`; returns report.html's path.
-    Each file is written under a temporary name and renamed."""
+    Each file is written whole or not at all (`transforms.fs.write_bytes`)."""
     data = collect(build_dir, manifest, seed)
-    plots = write_plots(data, os.path.join(build_dir, "plots"))
-    audit_dir = os.path.join(build_dir, "audit")
-    os.makedirs(audit_dir, exist_ok=True)
+    plots = write_plots(data, fs.join(build_dir, "plots"))
     for lang in data.per_lang:
-        _write(os.path.join(audit_dir, f"{lang}.html"), audit_html(lang, data))
-    path = os.path.join(build_dir, "report.html")
-    _write(path, report_html(data, plots, manifest))
+        fs.write_text(fs.join(build_dir, "audit", f"{lang}.html"), audit_html(lang, data))
+    path = fs.join(build_dir, "report.html")
+    fs.write_text(path, report_html(data, plots, manifest))
     return path
-
-
-def _write(path: str, text: str) -> None:
-    with open(path + ".part", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".part", path)

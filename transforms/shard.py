@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from transforms import fs
 from transforms.config import ShardConfig
 from transforms.progress import flush, tick
 from transforms.records import shard_of, to_table
@@ -81,7 +81,7 @@ def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str],
     row group at a time; `where` = (partition name, value), e.g. ("lang", "de"), keeps one partition."""
     shards = [s for s in manifest["shards"] if s["kind"] == kind and s["rows"] and (where is None or s.get(where[0]) == where[1])]
     for shard in sorted(shards, key=lambda s: s["path"]):
-        with pq.ParquetFile(os.path.join(build_dir, shard["path"])) as f:
+        with fs.open_read(fs.join(build_dir, shard["path"])) as raw, pq.ParquetFile(raw) as f:
             names = set(f.schema_arrow.names)
             for group in range(f.num_row_groups):
                 yield from f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()

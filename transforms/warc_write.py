@@ -1,7 +1,9 @@
 """Writing fetches as WARC/1.1 (warcio): warcinfo, then request + response per fetch.
 
 Files are gzip per record, rolled at `max_file_bytes`, and written under a temporary name that is
-renamed when the file is closed: a WARC file with its final name is always complete and valid.
+renamed when the file is closed: a WARC file with its final name is always complete and valid. A
+directory on an object store (gs://, s3://) gets each file whole when it is closed: it is written to
+a local temporary file first and then uploaded through Beam's FileSystems.
 Bodies are stored decoded, as Common Crawl does: the original `Content-Encoding` and
 `Transfer-Encoding` headers are kept as `X-Crawler-Content-Encoding` / `X-Crawler-Transfer-Encoding`
 and `Content-Length` is the stored length; a body cut at the size limit has `WARC-Truncated: length`.
@@ -11,11 +13,14 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import tempfile
 import uuid
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from transforms import fs
 from transforms.fetch import FetchResult
 
 _RENAMED = {"content-encoding": "X-Crawler-Content-Encoding",
@@ -41,13 +46,18 @@ class RollingWarcWriter:
         self.software = software
         self.files: list[str] = []
         self._file = None
-        os.makedirs(directory, exist_ok=True)
+        if fs.is_local(directory):
+            os.makedirs(directory, exist_ok=True)
 
     def _open(self) -> None:
         name = f"{self.prefix}-{len(self.files):05d}.warc.gz"
-        self._final = os.path.join(self.directory, name)
-        self._tmp = os.path.join(self.directory, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
-        self._file = open(self._tmp, "wb")
+        self._final = fs.join(self.directory, name)
+        if fs.is_local(self.directory):
+            self._tmp = os.path.join(self.directory, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
+            self._file = open(self._tmp, "wb")
+        else:
+            self._file = tempfile.NamedTemporaryFile(prefix=f"polycorp-{name}.", delete=False)
+            self._tmp = self._file.name
         self._writer = WARCWriter(self._file, gzip=True, warc_version="WARC/1.1")
         info = self._writer.create_warcinfo_record(name, {
             "software": self.software, "format": "WARC File Format 1.1",
@@ -84,8 +94,15 @@ class RollingWarcWriter:
 
     def _close_file(self) -> None:
         self._file.close()
-        os.replace(self._tmp, self._final)
         self._file = None
+        if fs.is_local(self.directory):
+            os.replace(self._tmp, self._final)
+            return
+        try:
+            with open(self._tmp, "rb") as f, fs.create(self._final) as out:
+                shutil.copyfileobj(f, out, 1 << 20)
+        finally:
+            os.remove(self._tmp)
 
     def close(self) -> list[str]:
         if self._file is not None:

@@ -1,0 +1,164 @@
+"""Files anywhere Beam reaches: local paths, gs://, s3://, or a scheme a FileSystem plugin adds.
+
+Everything polycorp reads or writes outside a pipeline's workers goes through these helpers, which
+call Beam's `FileSystems` (workers call it directly). What differs between local disks and object
+stores, and how it is handled:
+
+- **Atomic files.** Locally a file is written under a temporary name and renamed. An object store
+  has no rename (Beam copies and deletes) but makes an object visible only once its upload is
+  complete, so there a file is written straight to its name.
+- **Directories.** Object stores have none: a "directory" is a prefix, it exists once a file under
+  it does, and it is listed by matching `prefix/**`.
+- **Custom schemes.** Beam finds a FileSystem by importing its class; `import_plugins` imports the
+  `--beam_plugins` a user names, in this process too (Beam itself does it only on workers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import uuid
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+
+def is_local(path: str) -> bool:
+    return FileSystems.get_scheme(str(path)) is None
+
+
+def absolute(path: str) -> str:
+    """A local path made absolute; a URL as it is (without a trailing slash)."""
+    path = str(path)
+    return os.path.abspath(path) if is_local(path) else path.rstrip("/")
+
+
+def join(base: str, *parts: str) -> str:
+    return FileSystems.join(str(base), *parts)
+
+
+def exists(path: str) -> bool:
+    return FileSystems.exists(str(path))
+
+
+def open_read(path: str):
+    """A binary, seekable file object (what pyarrow's ParquetFile and read_table take)."""
+    return FileSystems.open(str(path), compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def read_bytes(path: str) -> bytes:
+    with open_read(path) as f:
+        return f.read()
+
+
+def read_json(path: str):
+    return json.loads(read_bytes(path))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """`path` afterwards either holds `data` whole or is as it was (see the module docstring)."""
+    path = str(path)
+    if is_local(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return
+    with create(path) as f:
+        f.write(data)
+
+
+def create(path: str):
+    """A binary file to write `path` through (on an object store, visible once closed)."""
+    return FileSystems.create(str(path), compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def write_text(path: str, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def list_files(prefix: str) -> list[str]:
+    """Every file under the directory or prefix `prefix`, sorted; [] when there is none."""
+    prefix = str(prefix).rstrip("/")
+    if is_local(prefix):
+        if not os.path.isdir(prefix):
+            return []
+        return sorted(os.path.join(root, name) for root, _, names in os.walk(prefix) for name in names)
+    return sorted(m.path for m in FileSystems.match([prefix + "/**"])[0].metadata_list)
+
+
+def files_in(folder: str, suffixes: tuple[str, ...] = ("",)) -> list[str]:
+    """Files directly in `folder` (not in its subfolders) whose names end with one of `suffixes`
+    and do not start with "." (temporary files), sorted."""
+    folder, out = str(folder).rstrip("/"), []
+    for path in list_files(folder):
+        parent, name = FileSystems.split(path)
+        if parent.rstrip("/") == folder and name.endswith(suffixes) and not name.startswith("."):
+            out.append(path)
+    return out
+
+
+def delete_tree(prefix: str) -> None:
+    """Remove the directory or prefix `prefix` and everything under it; nothing if it is absent."""
+    prefix = str(prefix).rstrip("/")
+    if is_local(prefix):
+        shutil.rmtree(prefix, ignore_errors=True)
+        return
+    files = list_files(prefix)
+    if files:
+        FileSystems.delete(files)
+
+
+def delete(path: str) -> None:
+    if exists(path):
+        FileSystems.delete([str(path)])
+
+
+_PLUGINS_ENV = "POLYCORP_BEAM_PLUGINS"
+
+
+def import_plugins(beam_args: list[str]) -> None:
+    """Import the classes `--beam_plugins a.b.C[,d.e.F]` (or repeated) names, so a FileSystem they
+    register serves its scheme here as well as on workers. An unimportable one is an error.
+
+    Beam imports them on the workers of Dataflow, Flink or Spark; the local runner's worker
+    processes (`--direct_running_mode=multi_processing`) do not, so they are also named in the
+    environment those processes inherit, and this module imports them there when loaded."""
+    names: list[str] = []
+    for i, arg in enumerate(beam_args):
+        if arg == "--beam_plugins" and i + 1 < len(beam_args):
+            names += beam_args[i + 1].split(",")
+        elif arg.startswith("--beam_plugins="):
+            names += arg.split("=", 1)[1].split(",")
+    names = [n for n in (n.strip() for n in names) if n]
+    for name in names:
+        _import(name)
+    if names:
+        os.environ[_PLUGINS_ENV] = ",".join(names)
+
+
+def _import(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        module, _, attr = name.rpartition(".")
+        try:
+            getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise ImportError(f"--beam_plugins {name} cannot be imported ({e}); install the package "
+                              "that provides it or fix the name") from None
+
+
+for _name in filter(None, os.environ.get(_PLUGINS_ENV, "").split(",")):  # in a local worker process
+    _import(_name)
