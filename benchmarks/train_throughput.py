@@ -1,17 +1,23 @@
 """Training throughput on this machine's CPU: can the streaming loader keep up with the model?
 
-    .venv/bin/python benchmarks/train_throughput.py                       # ~3-4 min on 2 cores
+    .venv/bin/python benchmarks/train_throughput.py                       # ~2.5 min on 2 cores
     .venv/bin/python benchmarks/train_throughput.py --build BUILD_DIR     # reuse a build of the sample
 
 Input: the bundled sample (`polycorp build sample/sample.warc.gz`, ~40 s; reused from
-benchmarks/work/train_sample or --build when it holds a manifest.json), and one SentencePiece
-tokenizer trained on it (`training.tokenizer.train_tokenizer`, 8 k pieces). Every figure uses the
+benchmarks/work/train_sample or --build when it holds a manifest.json), one SentencePiece
+tokenizer trained on it (`training.tokenizer.train_tokenizer`, 8 k pieces), and the build's token-id
+shards made with that tokenizer (`pipelines.tokenize.run_tokenize`, what `polycorp tokenize
+--tokenizer` runs: default runner, timed; rewritten every run). Every figure uses the
 same `LoaderConfig` (that of `polycorp train`: the defaults, seq_len 512, 16 examples a batch) and
 counts tokens as the training loop does (`training.loop._tokens`: the model's input positions,
 padding excluded), so the figures divide into each other:
 
 1. loader tokens/s: `StreamingLoader` with num_workers 0 (in the main process), 1 and 2, batches
    timed after a warm-up (the workers' start and first row groups); per worker = total / workers;
+   once from the build's text (the loader encodes) and once from its token-id shards (the loader
+   reads stored ids: the same batches), and the ratio tokens ÷ text per worker count; with
+   workers also the tokens they made per CPU-second of the worker processes (what a worker makes
+   per core, whether or not the main process, which receives every batch, is the limit);
 2. model tokens/s: forward + backward + clipping + AdamW step of `Objectives` (all three losses, as
    the loop computes them) for the "tiny" and "small" `MODEL_SIZES`, on batches fetched beforehand
    into a list, so nothing but the model is timed;
@@ -51,6 +57,7 @@ from benchlib import code_version, machine_busy_s  # noqa: E402
 
 import torch  # noqa: E402
 
+from pipelines.tokenize import plan_tokenize, run_tokenize  # noqa: E402
 from training.data import LoaderConfig, StreamingDataset, StreamingLoader  # noqa: E402
 from training.loop import MODEL_SIZES, Objectives, TrainConfig, _tokens, make_optimizer, model_config, train  # noqa: E402
 from training.model import DecoderLM, combined_loss, count_parameters, flops_per_token  # noqa: E402
@@ -87,6 +94,19 @@ def ensure_tokenizer(build_dir: str, path: str, vocab_size: int) -> Tokenizer:
     return train_tokenizer(build_dir, path, vocab_size=vocab_size)
 
 
+def make_tokens(build_dir: str, tokenizer: Tokenizer, out: str) -> dict:
+    """The build's token-id shards at `out` (rewritten), as `polycorp tokenize --tokenizer` makes them."""
+    record = {"path": os.path.relpath(out, ROOT)}
+    with phase(record):
+        manifest = run_tokenize(plan_tokenize(build_dir, out, tokenizer.path, overwrite=True), [])
+    shards = manifest["shards"]
+    source = {s["path"]: s["bytes"] for s in json.loads((Path(build_dir) / "manifest.json").read_text())["shards"]}
+    record.update(shards=len(shards), rows=sum(s["rows"] for s in shards), tokens=sum(s["tokens"] for s in shards),
+                  bytes=sum(s["bytes"] for s in shards), source_bytes=sum(source[s["path"]] for s in shards))
+    record["tokens_per_s"] = round(record["tokens"] / record["phase_wall_s"])
+    return record
+
+
 # --- measuring ---------------------------------------------------------------------------------
 
 def own_cpu_s() -> float:
@@ -106,14 +126,22 @@ def phase(record: dict):
                   other_cores=round(max(0.0, machine_busy_s() - busy0 - own) / wall, 2))
 
 
+def cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def loader_throughput(dataset: StreamingDataset, num_workers: int, batches: int, warmup_per_worker: int) -> dict:
-    """Tokens/s of the batches a StreamingLoader yields, after `warmup_per_worker` batches per worker."""
+    """Tokens/s of the batches a StreamingLoader yields, after `warmup_per_worker` batches per worker;
+    with workers also what they make per CPU-second of their own (all batches they handed over, the
+    warm-up's included, over the CPU of the worker processes): their rate were the main process,
+    which receives every batch from them, never the limit."""
     pad = dataset.tokenizer.pad_id
     record = {"num_workers": num_workers}
+    main0, workers0 = cpu_s(resource.RUSAGE_SELF), cpu_s(resource.RUSAGE_CHILDREN)
     with phase(record):
         stream = iter(StreamingLoader(dataset, num_workers=num_workers))
-        for _ in range(warmup_per_worker * max(1, num_workers)):
-            next(stream)
+        warm_tokens = sum(_tokens(next(stream), pad) for _ in range(warmup_per_worker * max(1, num_workers)))
         tokens = positions = 0
         t0 = time.perf_counter()
         for _ in range(batches):
@@ -122,9 +150,13 @@ def loader_throughput(dataset: StreamingDataset, num_workers: int, batches: int,
             positions += sum(t.numel() for part in batch.values() for k, t in part.items() if k.endswith("_ids"))
         seconds = time.perf_counter() - t0
         stream.close()  # the DataLoader's workers are joined, so their CPU counts as ours
+    workers_cpu = cpu_s(resource.RUSAGE_CHILDREN) - workers0
     record.update(batches=batches, tokens=tokens, padding_share=round(1 - tokens / positions, 4),
                   seconds=round(seconds, 3), tokens_per_s=round(tokens / seconds),
-                  tokens_per_s_per_worker=round(tokens / seconds / max(1, num_workers)))
+                  tokens_per_s_per_worker=round(tokens / seconds / max(1, num_workers)),
+                  main_cpu_s=round(cpu_s(resource.RUSAGE_SELF) - main0, 2), workers_cpu_s=round(workers_cpu, 2))
+    if num_workers:
+        record["worker_tokens_per_cpu_s"] = round((warm_tokens + tokens) / workers_cpu)
     return record
 
 
@@ -208,11 +240,17 @@ def main() -> int:
     tokenizer = ensure_tokenizer(args.build, os.path.join(WORK, f"tokenizer-{args.vocab_size}.model"), args.vocab_size)
     loader_config = LoaderConfig()
     dataset = StreamingDataset(args.build, tokenizer, loader_config)
+    tokens = make_tokens(args.build, tokenizer, os.path.join(WORK, "tokens"))
+    print(f"  tokenize: {tokens['tokens']:,} tokens in {tokens['phase_wall_s']} s", file=sys.stderr, flush=True)
+    from_tokens = StreamingDataset(args.build, tokenizer, loader_config, tokens_dir=os.path.join(WORK, "tokens"))
 
-    loader = []
+    loader, loader_tokens = [], []
     for workers in (0, 1, 2):
-        loader.append(loader_throughput(dataset, workers, args.loader_batches, warmup_per_worker=4))
-        print(f"  loader, {workers} workers: {loader[-1]['tokens_per_s']:,} tokens/s", file=sys.stderr, flush=True)
+        for rows, source, name in ((loader, dataset, "text"), (loader_tokens, from_tokens, "token shards")):
+            rows.append(loader_throughput(source, workers, args.loader_batches, warmup_per_worker=4))
+            print(f"  loader from {name}, {workers} workers: {rows[-1]['tokens_per_s']:,} tokens/s",
+                  file=sys.stderr, flush=True)
+        loader_tokens[-1]["over_text"] = round(loader_tokens[-1]["tokens_per_s"] / loader[-1]["tokens_per_s"], 2)
     warmup = 2
     batches = prefetch(dataset, warmup + 8)
     models = {}
@@ -222,7 +260,7 @@ def main() -> int:
     e2e = end_to_end(args.build, tokenizer, loader_config, "tiny", args.e2e_steps, log_every=max(1, args.e2e_steps // 6))
     print(f"  train() tiny: {e2e['tokens_per_s']:,} tokens/s", file=sys.stderr, flush=True)
 
-    for row in loader:
+    for row in loader + loader_tokens:
         row["over_model"] = {size: round(row["tokens_per_s"] / m["tokens_per_s"], 1) for size, m in models.items()}
     e2e["over_model_alone"] = round(e2e["tokens_per_s"] / models["tiny"]["tokens_per_s"], 3)
     wall = time.perf_counter() - t_start
@@ -231,7 +269,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
         "build": build, "tokenizer_vocab_size": tokenizer.vocab_size,
         "loader_config": asdict(loader_config), "composition": dataset.composition,
-        "loader": loader, "model": models, "end_to_end": e2e,
+        "tokenize": tokens, "loader": loader, "loader_tokens": loader_tokens, "model": models, "end_to_end": e2e,
         "run": {"wall_s": round(wall, 1),
                 "machine_busy_cores": round((machine_busy_s() - busy_start) / wall, 2),
                 "other_cores": round(max(0.0, machine_busy_s() - busy_start - (own_cpu_s() - own_start)) / wall, 2)},
@@ -251,11 +289,19 @@ def print_table(r: dict) -> None:
     comp = ", ".join(f"{n} {k}" for k, n in r["composition"].items() if n)
     print(f"loader (seq_len {c['seq_len']}, pair_len {c['pair_len']}, {c['batch_size']} examples a batch: {comp}); "
           f"tokens = model inputs without padding ({r['loader'][0]['padding_share']:.0%} of positions are padding)")
-    print(f"  {'workers':<16}{'tokens/s':>10}{'per worker':>12}{'÷ tiny':>9}{'÷ small':>9}{'other cores':>13}")
-    for row in r["loader"]:
-        name = f"{row['num_workers']}" + (" (in-process)" if row["num_workers"] == 0 else "")
-        print(f"  {name:<16}{row['tokens_per_s']:>10,}{row['tokens_per_s_per_worker']:>12,}"
-              f"{row['over_model']['tiny']:>8.1f}×{row['over_model']['small']:>8.1f}×{row['other_cores']:>13.2f}")
+    print(f"  {'source':<8}{'workers':<16}{'tokens/s':>10}{'per worker':>12}{'÷ text':>8}{'÷ tiny':>9}{'÷ small':>9}"
+          f"{'worker tok/CPU-s':>18}{'other cores':>13}")
+    for source, rows in (("text", r["loader"]), ("tokens", r["loader_tokens"])):
+        for row in rows:
+            name = f"{row['num_workers']}" + (" (in-process)" if row["num_workers"] == 0 else "")
+            over_text = f"{row['over_text']:>7.2f}×" if "over_text" in row else f"{'':>8}"
+            per_cpu = f"{row['worker_tokens_per_cpu_s']:>18,}" if "worker_tokens_per_cpu_s" in row else f"{'':>18}"
+            print(f"  {source:<8}{name:<16}{row['tokens_per_s']:>10,}{row['tokens_per_s_per_worker']:>12,}{over_text}"
+                  f"{row['over_model']['tiny']:>8.1f}×{row['over_model']['small']:>8.1f}×{per_cpu}{row['other_cores']:>13.2f}")
+    t = r["tokenize"]
+    print(f"token-id shards (run_tokenize, default runner): {t['shards']} shards, {t['rows']:,} rows, {t['tokens']:,} "
+          f"tokens in {t['phase_wall_s']} s ({t['tokens_per_s']:,} tokens/s, {t['own_cores']:.2f} cores); "
+          f"{t['bytes'] / 2 ** 20:.1f} MiB against {t['source_bytes'] / 2 ** 20:.1f} MiB of docs + bitext shards")
     print(f"model training on CPU, batches in memory (forward + backward + AdamW), "
           f"{r['machine']['torch_threads']} torch threads")
     print(f"  {'model':<8}{'parameters':>12}{'FLOPs/token':>13}{'tokens/s':>10}{'s/step':>8}{'GFLOP/s':>9}{'other cores':>13}")
@@ -266,8 +312,10 @@ def print_table(r: dict) -> None:
     print(f"train() end to end, {e['model']}, {e['num_workers']} loader worker: {e['tokens_per_s']:,} tokens/s "
           f"= {e['over_model_alone']:.2f} × the model alone (other cores {e['other_cores']:.2f})")
     one = next(row for row in r["loader"] if row["num_workers"] == 1)
+    one_tokens = next(row for row in r["loader_tokens"] if row["num_workers"] == 1)
     print(f"one loader worker feeds {one['over_model']['tiny']:.0f}× what tiny consumes, "
-          f"{one['over_model']['small']:.0f}× what small consumes; whole run {r['run']['wall_s']:.0f} s, "
+          f"{one['over_model']['small']:.0f}× what small consumes from text, {one_tokens['over_model']['tiny']:.0f}× "
+          f"and {one_tokens['over_model']['small']:.0f}× from token shards; whole run {r['run']['wall_s']:.0f} s, "
           f"machine busy {r['run']['machine_busy_cores']:.2f} cores, other jobs {r['run']['other_cores']:.2f}")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -134,12 +133,11 @@ def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config:
             raise BuildError(f"cannot create output directory {parent}: {e.strerror}") from None
         if not os.access(parent, os.W_OK):
             raise BuildError(f"output directory {parent} is not writable")
-        work_dir = os.path.join(parent, f".{os.path.basename(out_dir)}.tmp-{uuid.uuid4().hex[:8]}")
     else:
         replaces = bool(fs.list_files(out_dir))
-        work_dir = out_dir  # object stores: written in place, manifest.json last
     if replaces and not overwrite:
         raise BuildError(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    work_dir = fs.work_dir_for(out_dir)  # object stores: out_dir itself, manifest.json last
     cache_dir = fs.absolute(cache_dir or out_dir.rstrip("/") + ".cache")
     staging_dir = fs.join(cache_dir, "staging")
     if fs.is_local(staging_dir):
@@ -354,13 +352,5 @@ def _finish(plan: BuildPlan, config_source: str | None, metrics_checked: bool = 
     }
     write_report(plan.work_dir, manifest)  # the data card, before the manifest that marks the build whole
     fs.write_json(fs.join(plan.work_dir, "manifest.json"), manifest)
-    if plan.in_place:
-        return manifest
-    if os.path.exists(plan.out_dir):  # --overwrite: the old build goes only once the new one is whole
-        old = plan.work_dir + ".old"
-        os.replace(plan.out_dir, old)
-        os.replace(plan.work_dir, plan.out_dir)
-        fs.delete_tree(old)
-    else:
-        os.replace(plan.work_dir, plan.out_dir)
+    fs.move_into_place(plan.work_dir, plan.out_dir)  # --overwrite: the old build goes only now
     return manifest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -71,6 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     "retrieval) on a build. Multi-process: torchrun --nproc_per_node N -m pipelines.cli train ...")
     train.add_argument("--data", required=True, metavar="BUILD_DIR", help="a finished build (with manifest.json)")
     train.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory: tokenizer, checkpoints, metrics")
+    train.add_argument("--tokens", metavar="TOKENS_DIR",
+                       help="token-id shards of the build (polycorp tokenize): read instead of its text, with their "
+                            "tokenizer (the same batches; with --resume, default: the run's own)")
     train.add_argument("--steps", type=int, help="optimizer steps in all (1000)")
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: cuda if present")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
@@ -96,6 +100,24 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
     train.add_argument("--seed", type=int)
     train.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    tokenize = sub.add_parser(
+        "tokenize", help="write token-id shards of a build, so training jobs do not tokenize",
+        description="Tokenize a build's docs and bitext shards once (a Beam pipeline, a shard per element) into "
+                    "token-id shards at the same paths, for polycorp train --tokens. Without --tokenizer, first "
+                    "trains the tokenizer polycorp train would (--config and the flags below as for train). "
+                    "Unrecognised --options are passed to Apache Beam (e.g. --direct_running_mode=multi_processing "
+                    "--direct_num_workers=N).")
+    tokenize.add_argument("build", metavar="BUILD_DIR", help="a finished build (with manifest.json)")
+    tokenize.add_argument("--out", required=True, metavar="TOKENS_DIR", help="output directory (must not exist)")
+    tokenize.add_argument("--tokenizer", metavar="MODEL", help="a trained SentencePiece model (e.g. RUN_DIR/tokenizer.model)")
+    tokenize.add_argument("--config", help="TOML file with [train] and [loader] tables, as for polycorp train")
+    tokenize.add_argument("--vocab-size", type=int, help="SentencePiece vocabulary of the tokenizer trained (8000)")
+    tokenize.add_argument("--alpha", type=float, help="language sampling temperature of its sample (0.3)")
+    tokenize.add_argument("--heldout-fraction", type=float, help="documents kept out of its sample (0.05)")
+    tokenize.add_argument("--seed", type=int)
+    tokenize.add_argument("--overwrite", action="store_true", help="replace existing token shards at --out")
+    tokenize.add_argument("--quiet", action="store_true", help="print nothing but the summary and errors")
 
     evaluate = sub.add_parser("eval", help="evaluate a run on held-out documents and pairs: eval.json + plots")
     evaluate.add_argument("--run", required=True, metavar="RUN_DIR")
@@ -212,11 +234,21 @@ def _unreadable_inputs(out_dir: str) -> list[str]:
 def _build_progress(plan, enabled: bool):
     """A live line while a build runs: records read of the inputs being staged (bytes give the
     ETA), errors, then document pairs aligned and shards written."""
-    from transforms.progress import ProgressReporter, build_line
+    from transforms.progress import build_line
     from transforms.read import input_size
 
     total = sum(input_size(i.path) for i in plan.to_stage)
-    return ProgressReporter(lambda counts, elapsed: build_line(counts, elapsed, total), enabled=enabled)
+    return _progress(lambda counts, elapsed: build_line(counts, elapsed, total), enabled)
+
+
+@contextlib.contextmanager
+def _progress(line, enabled: bool):
+    """The progress line (when enabled), and stderr of Beam's local worker processes without
+    their INFO lines (always)."""
+    from transforms.progress import ProgressReporter, quiet_worker_stderr
+
+    with quiet_worker_stderr(), ProgressReporter(line, enabled=enabled) as reporter:
+        yield reporter
 
 
 def cmd_crawl(args, beam_args: list[str]) -> int:
@@ -244,9 +276,9 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
 
 
 def _crawl_progress(max_pages: int, enabled: bool):
-    from transforms.progress import ProgressReporter, crawl_line
+    from transforms.progress import crawl_line
 
-    return ProgressReporter(lambda counts, elapsed: crawl_line(counts, elapsed, max_pages), enabled=enabled)
+    return _progress(lambda counts, elapsed: crawl_line(counts, elapsed, max_pages), enabled)
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
@@ -319,7 +351,7 @@ def cmd_train(args, beam_args: list[str]) -> int:
         except ValueError:
             raise TrainError(f"--weights {args.weights!r}: write name=value pairs, e.g. lm=1,mt=1,retrieval=0.5")
     options = {k: v for k, v in vars(args).items()
-               if k not in ("data", "out", "device", "resume", "quiet", "command", "print_config")}
+               if k not in ("data", "out", "tokens", "device", "resume", "quiet", "command", "print_config")}
     train_config, loader_config = config_from_args(argparse.Namespace(**options))
     if args.print_config:
         from dataclasses import asdict
@@ -328,14 +360,35 @@ def cmd_train(args, beam_args: list[str]) -> int:
         return 0
     start = time.monotonic()
     if args.resume:
-        print("polycorp train: resuming with the run's saved settings (flags other than --steps and --device "
-              "are ignored)", file=sys.stderr)
+        print("polycorp train: resuming with the run's saved settings (flags other than --steps, --device and "
+              "--tokens are ignored)", file=sys.stderr)
     result = train(args.data, args.out, train_config, loader_config, device=args.device, resume=args.resume,
-                   quiet=args.quiet, steps=args.steps)
+                   quiet=args.quiet, steps=args.steps, tokens_dir=args.tokens)
     if result["rank"] == 0 and not args.quiet:
         how = "stopped (checkpointed) at" if result["stopped"] else "trained to"
         print(f"{how} step {result['step']} in {time.monotonic() - start:.1f} s: {args.out}/ "
               f"(config.json, tokenizer.model, metrics.jsonl, checkpoints/)", file=sys.stderr)
+    return 0
+
+
+def cmd_tokenize(args, beam_args: list[str]) -> int:
+    from pipelines.tokenize import TokenizeError, plan_tokenize, run_tokenize
+    from training.loop import config_from_args
+
+    settings = {k: getattr(args, k) for k in ("config", "vocab_size", "alpha", "heldout_fraction", "seed")}
+    given = [f"--{k.replace('_', '-')}" for k, v in settings.items() if v is not None]
+    if args.tokenizer and given:
+        raise TokenizeError(f"{given[0]} sets how a tokenizer is trained, and --tokenizer gives one: drop one of them")
+    train_config, loader_config = config_from_args(argparse.Namespace(**settings))
+    plan = plan_tokenize(args.build, args.out, args.tokenizer, overwrite=args.overwrite)
+    if not args.quiet:
+        how = f"with {args.tokenizer}" if args.tokenizer else f"training a {train_config.vocab_size}-piece tokenizer first"
+        print(f"tokenizing {len(plan.shards)} shard(s) of {plan.build_dir} → {plan.out_dir} ({how})", file=sys.stderr)
+    start = time.monotonic()
+    manifest = run_tokenize(plan, beam_args, train_config, loader_config)
+    shards = manifest["shards"]
+    print(f"tokenized {plan.build_dir} → {plan.out_dir} in {time.monotonic() - start:.1f} s: {len(shards)} shards, "
+          f"{sum(s['rows'] for s in shards):,} rows, {sum(s['tokens'] for s in shards):,} tokens")
     return 0
 
 
@@ -348,7 +401,7 @@ def cmd_eval(args, beam_args: list[str]) -> int:
 
 
 COMMANDS = {"build": cmd_build, "crawl": cmd_crawl, "demo": cmd_demo, "report": cmd_report,
-            "train": cmd_train, "eval": cmd_eval}
+            "train": cmd_train, "tokenize": cmd_tokenize, "eval": cmd_eval}
 
 
 def _quiet_beam_logging() -> None:
@@ -384,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 2
     from pipelines.crawl import CrawlError
+    from pipelines.tokenize import TokenizeError
     from training.data import DataError
     from training.loop import TrainError
     from training.tokenizer import TokenizerError
@@ -391,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args, beam_args)
-    except (BuildError, ConfigError, CrawlError, InvariantError, TrainError, DataError, TokenizerError) as e:
+    except (BuildError, ConfigError, CrawlError, InvariantError, TrainError, DataError, TokenizerError,
+            TokenizeError) as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

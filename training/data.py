@@ -8,6 +8,16 @@ What the training loop can rely on (and what must not change between a save and 
   of the shards per rank); a missing or corrupt one raises `ShardError` naming it. Rows held out
   for evaluation (`training.split` with `LoaderConfig.heldout_fraction`: pass the tokenizer's and
   eval's fraction) are never served; "rows" below means training rows.
+- **Token-id shards** (`tokens_dir`, written by `polycorp tokenize`): the same shards at the same
+  paths with the same row groups and rows, text columns replaced by their token ids (`text` →
+  `ids`, `src_text`/`tgt_text` → `src_ids`/`tgt_ids`, list<int32>, `tokenizer.encode(text)`), ids
+  of documents kept. Rows are then read from them instead of the build's text shards (which are
+  not read at all; the build's manifest still is), after three checks, each a one-line error:
+  `TOKENS/manifest.json` exists, its `build_fingerprint` is the build's shards' (`Plan.fingerprint`),
+  its tokenizer sha256 is that of `tokenizer.path`'s file; token shards are verified against their
+  sha256 like build shards. Everything else — units, partition, sampling, held-out rows (by the
+  document ids the token shards carry) — is the same, and so are the batches, bit for bit (tested):
+  the only difference is where a row's ids come from (`RowStream`: stored, or encoded from text).
 - **Work units** are (shard, row group), read with `ParquetFile.read_row_group(i, columns=...)`;
   a worker holds at most one row group per source in memory.
 - **Partition.** Slots are world_size × num_workers (slot = rank × num_workers + worker). For each
@@ -33,9 +43,11 @@ What the training loop can rely on (and what must not change between a save and 
   no RNG state is saved, only b.
 - **Resume.** `StreamingLoader.state_dict()` after k batches, then `load_state_dict()` on a fresh
   loader, yields exactly batches k, k+1, … of an uninterrupted run, given the same build, loader
-  config, world size, rank and num_workers (checked: `ResumeError`) and the same tokenizer (not
-  checked). The state is small JSON (counters and cursors; packing leftovers are a cursor to the
-  document being cut plus a token offset, re-encoded on resume).
+  config, world size, rank and num_workers (checked: `ResumeError`) and the same tokenizer (checked
+  against token shards' manifest when reading them; not checked from text). Text and token shards
+  give the same batches, so the state does not say which were read and a run may switch at a
+  resume (tested both ways). The state is small JSON (counters and cursors; packing leftovers are a
+  cursor to the document being cut plus a token offset, its ids read again on resume).
 
 A batch (what `StreamingLoader` yields), B_kind = that kind's count, kinds with count 0 absent:
     {"lm":   {"input_ids": [B_lm, seq_len], "labels": [B_lm, seq_len], "lang": [B_lm]},
@@ -53,7 +65,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterator
@@ -66,13 +77,17 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from training.split import is_heldout, pair_is_heldout
+from transforms import fs
+from transforms.shard import shard_problem
 
 IGNORE = -100  # label of a position without loss (cross_entropy's default ignore_index)
 KINDS = ("lm", "mt", "pair")
 DOCS_COLUMNS = ("text",)
 BITEXT_COLUMNS = ("src_lang", "tgt_lang", "src_text", "tgt_text")
+TOKEN_COLUMNS = {"text": "ids", "src_text": "src_ids", "tgt_text": "tgt_ids"}  # a text column's ids in a token shard
 PARTITION_OF = {"docs": "lang", "bitext": "pair"}
 ID_COLUMNS = {"docs": ("id",), "bitext": ("src_doc_id", "tgt_doc_id")}  # what held-out rows are known by
+TOKENS_FORMAT = "polycorp-tokens/1"
 # first seed words, so the RNGs of unit order, row order and batch draws never coincide
 _UNITS, _ROWS, _BATCH = 1, 2, 3
 
@@ -145,7 +160,13 @@ class Plan:
     heldout_fraction: float
     docs: dict[str, Source]
     bitext: dict[str, Source]
-    fingerprint: str  # of the shards read: paths and checksums
+    fingerprint: str  # of the build's docs and bitext shards: paths and checksums
+    tokens_dir: str | None = None  # token-id shards read instead of the build's text shards
+
+    @property
+    def shards_dir(self) -> str:
+        """Where rows are read from: the token shards' directory, or the build."""
+        return self.tokens_dir or self.build_dir
 
 
 @dataclass(frozen=True)
@@ -160,37 +181,71 @@ class Part:
 # --- the build ---------------------------------------------------------------------------------
 
 def read_manifest(build_dir: str) -> dict:
-    try:
-        with open(os.path.join(build_dir, "manifest.json"), encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise DataError(f"{build_dir} is not a complete build (no manifest.json); run polycorp build first") from None
+    """A build's manifest.json; the build (and everything read from it) may be local or anywhere
+    Beam's FileSystems reach (gs://, s3://)."""
+    path = fs.join(build_dir, "manifest.json")
+    if not fs.exists(path):
+        raise DataError(f"{build_dir} is not a complete build (no manifest.json); run polycorp build first")
+    return fs.read_json(path)
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def verify_shard(path: str, sha256: str, remedy: str = "restore it or rebuild the corpus") -> None:
+    """ShardError naming `path` unless its bytes match the sha256 its manifest.json lists."""
+    problem = shard_problem(path, sha256, remedy)
+    if problem:
+        raise ShardError(problem)
 
 
-def checked_row_groups(build_dir: str, entry: dict) -> list[int]:
-    """Rows per row group of a manifest shard, once its bytes match the manifest's sha256."""
-    path = os.path.join(build_dir, entry["path"])
-    try:
-        digest = file_sha256(path)
-    except FileNotFoundError:
-        raise ShardError(f"shard {path} listed in manifest.json is missing; restore it or rebuild the corpus") from None
-    if digest != entry["sha256"]:
-        raise ShardError(f"shard {path} does not match its sha256 in manifest.json (corrupt or changed); "
-                         "restore it or rebuild the corpus")
-    metadata = pq.read_metadata(path)
+def checked_row_groups(root: str, entry: dict, remedy: str = "restore it or rebuild the corpus") -> list[int]:
+    """Rows per row group of a manifest shard (under `root`), once its bytes match the manifest's sha256."""
+    path = fs.join(root, entry["path"])
+    verify_shard(path, entry["sha256"], remedy)
+    with fs.open_read(path) as f:
+        metadata = pq.read_metadata(f)
     return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
+def training_shards(manifest: dict) -> list[dict]:
+    """The build manifest's docs and bitext shard entries, by path."""
+    return sorted((e for e in manifest["shards"] if e["kind"] in PARTITION_OF), key=lambda e: e["path"])
+
+
+def shards_fingerprint(entries: list[dict]) -> str:
+    """Of a build's training shards (`training_shards`): their paths and checksums."""
+    return hashlib.sha256(json.dumps([[e["path"], e["sha256"]] for e in entries]).encode()).hexdigest()
+
+
+def read_tokens_manifest(tokens_dir: str) -> dict:
+    path = fs.join(tokens_dir, "manifest.json")
+    if not fs.exists(path):
+        raise DataError(f"{tokens_dir} holds no finished token shards (no manifest.json); "
+                        f"run polycorp tokenize BUILD_DIR --out {tokens_dir}")
+    manifest = fs.read_json(path)
+    if manifest.get("format") != TOKENS_FORMAT:
+        raise DataError(f"{tokens_dir}/manifest.json is not a {TOKENS_FORMAT} manifest; run polycorp tokenize again")
+    return manifest
+
+
+def token_shards(tokens_dir: str, build_dir: str, fingerprint: str) -> dict[str, dict]:
+    """The tokens manifest's shard entries by path, once it is known to be of this build's shards."""
+    manifest = read_tokens_manifest(tokens_dir)
+    if manifest["build_fingerprint"] != fingerprint:
+        raise DataError(f"token shards in {tokens_dir} were made from another build than {build_dir} (or from "
+                        f"an earlier state of it); run polycorp tokenize {build_dir} --out {tokens_dir} --overwrite")
+    return {e["path"]: e for e in manifest["shards"]}
+
+
+def check_tokenizer(tokens_dir: str, tokenizer) -> None:
+    """DataError unless the token shards were made with this tokenizer (the sha256 of its model file)."""
+    expected = read_tokens_manifest(tokens_dir)["tokenizer"]["sha256"]
+    path = getattr(tokenizer, "path", None)
+    if path is None or fs.sha256(str(path)) != expected:
+        raise DataError(f"token shards in {tokens_dir} were made with another tokenizer than {path}; train with "
+                        f"{tokens_dir}/tokenizer.model (polycorp train --tokens copies it) or tokenize again")
+
+
 def read_row_group(path: str, row_group: int, columns: tuple[str, ...]) -> pa.Table:
-    with pq.ParquetFile(path) as f:
+    with fs.open_read(path) as raw, pq.ParquetFile(raw) as f:
         return f.read_row_group(row_group, columns=list(dict.fromkeys(columns)))
 
 
@@ -213,24 +268,29 @@ def training_count(path: str, row_group: int, rows: int, kind: str, fraction: fl
     return len(training_rows(read_row_group(path, row_group, ID_COLUMNS[kind]), kind, fraction))
 
 
-def load_plan(build_dir: str, heldout_fraction: float = 0.0) -> Plan:
-    """The build's docs and bitext sources, every shard verified, held-out rows not counted."""
-    entries = sorted((e for e in read_manifest(build_dir)["shards"] if e["kind"] in PARTITION_OF),
-                     key=lambda e: e["path"])
+def load_plan(build_dir: str, heldout_fraction: float = 0.0, tokens_dir: str | None = None) -> Plan:
+    """The build's docs and bitext sources, every shard to be read verified, held-out rows not
+    counted. With `tokens_dir`, the shards read (and verified) are its token shards: the same row
+    groups and document ids, so the same plan."""
+    entries = training_shards(read_manifest(build_dir))
+    fingerprint = shards_fingerprint(entries)
+    checked, remedy = {e["path"]: e for e in entries}, "restore it or rebuild the corpus"
+    if tokens_dir is not None:
+        checked, remedy = token_shards(tokens_dir, build_dir, fingerprint), "restore it or run polycorp tokenize again"
+    root = tokens_dir or build_dir
     units: dict[tuple[str, str], list[Unit]] = {}
     sizes: Counter = Counter()
     for entry in entries:
         key = (entry["kind"], entry[PARTITION_OF[entry["kind"]]])
-        path = os.path.join(build_dir, entry["path"])
+        path = fs.join(root, entry["path"])
         counts = [training_count(path, i, rows, key[0], heldout_fraction)
-                  for i, rows in enumerate(checked_row_groups(build_dir, entry))]
+                  for i, rows in enumerate(checked_row_groups(root, checked[entry["path"]], remedy))]
         units.setdefault(key, []).extend(Unit(entry["path"], i, n) for i, n in enumerate(counts) if n)
         sizes[key] += entry["rows"]
     sources = {kind: {name: Source(name, kind, sizes[kind, name], tuple(u))
                       for (k, name), u in sorted(units.items()) if k == kind and u}
                for kind in PARTITION_OF}
-    fingerprint = hashlib.sha256(json.dumps([[e["path"], e["sha256"]] for e in entries]).encode()).hexdigest()
-    return Plan(build_dir, heldout_fraction, sources["docs"], sources["bitext"], fingerprint)
+    return Plan(build_dir, heldout_fraction, sources["docs"], sources["bitext"], fingerprint, tokens_dir)
 
 
 def sampling_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
@@ -282,28 +342,46 @@ def slot_index(rank: int, worker: int, num_workers: int) -> int:
     return rank * num_workers + worker
 
 
+def stored_ids(ids: np.ndarray) -> list[int]:
+    return ids.tolist()
+
+
+def column_values(column: pa.ChunkedArray) -> list:
+    """Python values; a list column (token ids) as one int32 array per row, not Python lists."""
+    return list(column.to_numpy(zero_copy_only=False)) if pa.types.is_list(column.type) else column.to_pylist()
+
+
 class RowStream:
     """One slot's endless share of a source: parts q = slot, slot + slots, … of the sequence of all
-    epochs' parts (see the module docstring). Its whole position is `cursor` = [q, row in part]."""
+    epochs' parts (see the module docstring). Its whole position is `cursor` = [q, row in part].
+
+    Rows are tuples of `columns`' values. With `encode` (the tokenizer's), the text columns among
+    them (TOKEN_COLUMNS) come as token ids: the ids stored in the plan's token shards when it has
+    them, otherwise `encode(text)` — row by row as rows are taken, so a part is held compactly."""
 
     def __init__(self, plan: Plan, source: Source, columns: tuple[str, ...], seed: int,
-                 slot: int, num_slots: int):
+                 slot: int, num_slots: int, encode=None):
         self.plan, self.source, self.columns, self.seed = plan, source, columns, seed
         self.num_slots = num_slots
         self.per_epoch = parts_per_epoch(source, num_slots)
         self.cursor = [slot, 0]
+        self.ids = None if encode is None else stored_ids if plan.tokens_dir else encode
+        self.is_text = [c in TOKEN_COLUMNS for c in columns]
         self._epoch: tuple[int, list[Part]] = (-1, [])
         self._part: tuple[int, list[tuple]] = (-1, [])
 
     def next_row(self) -> tuple[tuple, list[int]]:
         """The next row (values of `columns`) and its cursor."""
         at = list(self.cursor)
-        rows = self.part(at[0])
-        self.cursor = [at[0], at[1] + 1] if at[1] + 1 < len(rows) else [at[0] + self.num_slots, 0]
-        return rows[at[1]], at
+        row = self.row_at(at)
+        self.cursor = [at[0], at[1] + 1] if at[1] + 1 < len(self.part(at[0])) else [at[0] + self.num_slots, 0]
+        return row, at
 
     def row_at(self, cursor: list[int]) -> tuple:
-        return self.part(cursor[0])[cursor[1]]
+        row = self.part(cursor[0])[cursor[1]]
+        if self.ids is None:
+            return row
+        return tuple(self.ids(value) if text else value for value, text in zip(row, self.is_text))
 
     def part(self, q: int) -> list[tuple]:
         if self._part[0] != q:
@@ -316,11 +394,12 @@ class RowStream:
             self._epoch = (epoch, epoch_parts(self.source, self.num_slots, self.seed, epoch))
         part = self._epoch[1][index]
         unit, kind, fraction = self.source.units[part.unit], self.source.kind, self.plan.heldout_fraction
+        names = tuple(TOKEN_COLUMNS.get(c, c) for c in self.columns) if self.plan.tokens_dir else self.columns
         ids = ID_COLUMNS[kind] if fraction > 0 else ()
-        table = read_row_group(os.path.join(self.plan.build_dir, unit.path), unit.row_group, self.columns + ids)
+        table = read_row_group(fs.join(self.plan.shards_dir, unit.path), unit.row_group, names + ids)
         kept = training_rows(table, kind, fraction)
         table = table.take(kept[part_rows(self.source, part, self.seed, epoch)])
-        return list(zip(*(table.column(c).to_pylist() for c in self.columns)))
+        return list(zip(*(column_values(table.column(c)) for c in names)))
 
 
 # --- examples ----------------------------------------------------------------------------------
@@ -332,9 +411,10 @@ def padded(ids: list[int], length: int, value: int) -> torch.Tensor:
 class Packer:
     """Documents of one language as `<2lang> tokens eos`, concatenated and cut into windows.
 
-    Labels are the ids except at the `<2lang>` tags (the next document's language cannot be
-    predicted). Only the document being cut is held; its state is that document's cursor and the
-    number of its tokens already used, so a resume re-reads and re-encodes it instead of storing ids."""
+    `stream` gives rows (ids,): a RowStream of DOCS_COLUMNS with `encode`. Labels are the ids except
+    at the `<2lang>` tags (the next document's language cannot be predicted). Only the document
+    being cut is held; its state is that document's cursor and the number of its tokens already
+    used, so a resume reads its ids again instead of storing them."""
 
     def __init__(self, stream: RowStream, tokenizer, lang: str, seq_len: int):
         self.stream, self.tokenizer, self.seq_len = stream, tokenizer, seq_len
@@ -349,15 +429,15 @@ class Packer:
         while len(ids) < self.seq_len:
             if self.used == len(self.tokens):
                 row, self.doc = self.stream.next_row()
-                self.tokens, self.used = self.encode(row), 0
+                self.tokens, self.used = self.document(row), 0
             take = self.tokens[self.used:self.used + self.seq_len - len(ids)]
             labels += ([IGNORE] if self.used == 0 else take[:1]) + take[1:]
             ids += take
             self.used += len(take)
         return ids, labels
 
-    def encode(self, row: tuple) -> list[int]:
-        return [self.tag, *self.tokenizer.encode(row[0]), self.tokenizer.eos_id]
+    def document(self, row: tuple) -> list[int]:
+        return [self.tag, *row[0], self.tokenizer.eos_id]
 
     def state(self) -> list[int] | None:
         return None if self.doc is None else [*self.doc, self.used]
@@ -365,7 +445,7 @@ class Packer:
     def load(self, state: list[int] | None) -> None:
         if state is not None:
             self.doc, self.used = state[:2], state[2]
-            self.tokens = self.encode(self.stream.row_at(self.doc))
+            self.tokens = self.document(self.stream.row_at(self.doc))
 
 
 def lm_example(ids: list[int], labels: list[int], lang_id: int) -> dict:
@@ -375,13 +455,14 @@ def lm_example(ids: list[int], labels: list[int], lang_id: int) -> dict:
 
 def mt_example(tokenizer, row: tuple, flip: bool, seq_len: int) -> dict:
     """`<2tgt> source <sep> target eos`, loss on target and eos only, padded to seq_len. A long pair
-    keeps at least half the room for the source; a target cut short loses its eos."""
-    src_lang, tgt_lang, src_text, tgt_text = row
+    keeps at least half the room for the source; a target cut short loses its eos. `row`:
+    (src_lang, tgt_lang, src_ids, tgt_ids), a RowStream of BITEXT_COLUMNS with `encode`."""
+    src_lang, tgt_lang, src_ids, tgt_ids = row
     if flip:
-        src_lang, tgt_lang, src_text, tgt_text = tgt_lang, src_lang, tgt_text, src_text
+        src_lang, tgt_lang, src_ids, tgt_ids = tgt_lang, src_lang, tgt_ids, src_ids
     room = seq_len - 2  # after <2tgt> and <sep>
-    target = [*tokenizer.encode(tgt_text), tokenizer.eos_id]
-    source = tokenizer.encode(src_text)[:max(room // 2, room - len(target))]
+    target = [*tgt_ids, tokenizer.eos_id]
+    source = src_ids[:max(room // 2, room - len(target))]
     target = target[:room - len(source)]
     tgt_id = tokenizer.lang_id(tgt_lang)
     ids = [tgt_id, *source, tokenizer.sep_id, *target]
@@ -392,14 +473,14 @@ def mt_example(tokenizer, row: tuple, flip: bool, seq_len: int) -> dict:
 
 
 def pair_example(tokenizer, row: tuple, pair_len: int) -> dict:
-    """Each side as `bos tokens eos` (no language tag: retrieval should not key on it), padded."""
-    src_lang, tgt_lang, src_text, tgt_text = row
+    """Each side as `bos tokens eos` (no language tag: retrieval should not key on it), padded.
+    `row`: (src_lang, tgt_lang, src_ids, tgt_ids)."""
+    src_lang, tgt_lang, src_ids, tgt_ids = row
 
-    def side(text: str) -> torch.Tensor:
-        ids = [tokenizer.bos_id, *tokenizer.encode(text)[:pair_len - 2], tokenizer.eos_id]
-        return padded(ids, pair_len, tokenizer.pad_id)
+    def side(tokens: list[int]) -> torch.Tensor:
+        return padded([tokenizer.bos_id, *tokens[:pair_len - 2], tokenizer.eos_id], pair_len, tokenizer.pad_id)
 
-    return {"kind": "pair", "src_ids": side(src_text), "tgt_ids": side(tgt_text),
+    return {"kind": "pair", "src_ids": side(src_ids), "tgt_ids": side(tgt_ids),
             "src_lang": torch.tensor(tokenizer.lang_id(src_lang)),
             "tgt_lang": torch.tensor(tokenizer.lang_id(tgt_lang))}
 
@@ -429,10 +510,10 @@ class SlotStream:
         plan, config = dataset.plan, dataset.config
         self.dataset, self.role = dataset, role
         self.slot = slot_index(dataset.rank, role, roles)
-        num_slots = dataset.world_size * roles
-        self.docs = {name: RowStream(plan, s, DOCS_COLUMNS, config.seed, self.slot, num_slots)
+        num_slots, encode = dataset.world_size * roles, dataset.tokenizer.encode
+        self.docs = {name: RowStream(plan, s, DOCS_COLUMNS, config.seed, self.slot, num_slots, encode)
                      for name, s in plan.docs.items()}
-        self.bitext = {name: RowStream(plan, s, BITEXT_COLUMNS, config.seed, self.slot, num_slots)
+        self.bitext = {name: RowStream(plan, s, BITEXT_COLUMNS, config.seed, self.slot, num_slots, encode)
                        for name, s in plan.bitext.items()}
         self.packers = {name: Packer(stream, dataset.tokenizer, name, config.seq_len)
                         for name, stream in self.docs.items()}
@@ -485,12 +566,17 @@ class StreamingDataset(IterableDataset):
     after the batch) for one rank. Use with `StreamingLoader`, which resumes; iterating it directly
     (e.g. `DataLoader(ds, batch_size=None, num_workers=n)`) always starts at batch 0.
 
-    `tokenizer`: `encode(str) -> list[int]`, ints `bos_id, eos_id, pad_id, sep_id`, `lang_id(lang)`.
+    `tokenizer`: `encode(str) -> list[int]`, ints `bos_id, eos_id, pad_id, sep_id`, `lang_id(lang)`,
+    and with `tokens_dir` (token-id shards of the build, `polycorp tokenize`, read instead of its
+    text) `path`: its model file, the one the token shards were made with (checked by sha256).
     Shards are verified here, so a bad build fails before training starts."""
 
     def __init__(self, build_dir: str, tokenizer, config: LoaderConfig = LoaderConfig(),
-                 rank: int | None = None, world_size: int | None = None):
-        self.plan, self.tokenizer, self.config = load_plan(build_dir, config.heldout_fraction), tokenizer, config
+                 rank: int | None = None, world_size: int | None = None, tokens_dir: str | None = None):
+        if tokens_dir is not None:
+            check_tokenizer(tokens_dir, tokenizer)  # before the shards' long verification
+        self.plan = load_plan(build_dir, config.heldout_fraction, tokens_dir)
+        self.tokenizer, self.config = tokenizer, config
         default = default_rank()
         self.rank = default[0] if rank is None else rank
         self.world_size = default[1] if world_size is None else world_size

@@ -23,6 +23,7 @@ from training.loop import TrainError, checkpoint_dirs, resolve_device, init_dist
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
 from training.split import is_heldout, pair_is_heldout
 from training.tokenizer import Tokenizer
+from transforms import fs
 from transforms.shard import manifest_rows
 
 
@@ -158,11 +159,11 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
     run = Path(run_dir)
     dev = resolve_device(device, init_distributed("cpu"))
     config, tok, model, step = load_run(run, dev)
-    build = Path(build_dir or config["data"])
-    manifest_path = build / "manifest.json"
-    if not manifest_path.exists():
+    build = str(build_dir or config["data"])
+    manifest_path = fs.join(build, "manifest.json")
+    if not fs.exists(manifest_path):
         raise TrainError(f"{build} is not a finished build (no manifest.json): pass --data BUILD_DIR")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = fs.read_json(manifest_path)
     loader = config["loader"]
     fraction, seq_len, pair_len = loader["heldout_fraction"], loader["seq_len"], loader["pair_len"]
     docs = heldout_docs(build, manifest, fraction, docs_per_lang)

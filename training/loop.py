@@ -16,6 +16,11 @@ loader state and RNG states) every `checkpoint_every` steps, at the end and on S
 `--resume` continues from the newest complete one with exactly the batches, dropout masks and
 learning rates of an uninterrupted run (tested bit for bit on CPU).
 
+`--tokens TOKENS_DIR` (token-id shards of the build, `polycorp tokenize`): the run's tokenizer is
+TOKENS_DIR/tokenizer.model (copied into RUN_DIR) and the loader reads the stored ids instead of
+encoding text — the same batches. config.json records the directory (`tokens`), so `--resume`
+reads them again; `--tokens` given at a resume wins (a run may switch: the batches are the same).
+
 Under `torchrun --nproc_per_node N`, each process is one rank (gloo on CPU, NCCL on GPU); the
 loader gives each rank its own slots, and ranks agree every step on whether to stop.
 """
@@ -40,9 +45,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from training.data import LoaderConfig, StreamingDataset, StreamingLoader
+from training.data import LoaderConfig, StreamingDataset, StreamingLoader, read_tokens_manifest
 from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
 from training.tokenizer import Tokenizer, train_tokenizer
+from transforms import fs
 from transforms.progress import duration
 
 # Model sizes by name (d_model, n_layers, n_heads, d_ff); d_ff ≈ 8/3 · d_model rounded to 64 (SwiGLU).
@@ -275,12 +281,20 @@ def _tokens(batch: dict, pad_id: int) -> int:
     return total
 
 
+def train_run_tokenizer(build_dir: str, path: str | os.PathLike, train: TrainConfig, loader: LoaderConfig) -> Tokenizer:
+    """The tokenizer a run with these settings trains (`polycorp tokenize` trains the same one)."""
+    return train_tokenizer(build_dir, path, vocab_size=train.vocab_size, alpha=loader.alpha,
+                           max_chars=train.tokenizer_chars, seed=train.seed, heldout_fraction=loader.heldout_fraction)
+
+
 def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
-                d: Dist, steps: int | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer]:
+                d: Dist, steps: int | None = None,
+                tokens_dir: str | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer, str | None]:
     """config.json and tokenizer.model of the run: written for a new run (the tokenizer trained on
-    rank 0 while the others wait, unless a tokenizer.model was put in RUN_DIR beforehand), read
-    back when resuming — the saved settings win, except `steps` when given (a longer run; the
-    cosine schedule then follows the new length)."""
+    rank 0 while the others wait, or copied from `tokens_dir`, unless a tokenizer.model was put in
+    RUN_DIR beforehand), read back when resuming — the saved settings win, except `steps` when
+    given (a longer run; the cosine schedule then follows the new length) and `tokens_dir` (the
+    saved one when not given). Returns the settings, the tokenizer and the token shards' directory."""
     config_path = run_dir / "config.json"
     tokenizer_path = run_dir / "tokenizer.model"
     if resume:
@@ -289,6 +303,7 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         saved = json.loads(config_path.read_text())
         train = TrainConfig(**saved["train"])
         loader = LoaderConfig(**saved["loader"])
+        tokens_dir = tokens_dir or saved.get("tokens")
     elif config_path.exists():
         if checkpoint_dirs(run_dir):
             raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
@@ -297,28 +312,33 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
                 (run_dir / stale).unlink(missing_ok=True)
     if steps is not None:
         train = replace(train, steps=steps)
+    if tokens_dir is not None:
+        read_tokens_manifest(tokens_dir)  # a one-line error before anything is written
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not tokenizer_path.exists():
-            train_tokenizer(build_dir, tokenizer_path, vocab_size=train.vocab_size, alpha=loader.alpha,
-                            max_chars=train.tokenizer_chars, seed=train.seed,
-                            heldout_fraction=loader.heldout_fraction)
+        if not tokenizer_path.exists() and tokens_dir is not None:
+            fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
+        elif not tokenizer_path.exists():
+            train_run_tokenizer(build_dir, tokenizer_path, train, loader)
     barrier(d)
-    return train, loader, Tokenizer(tokenizer_path)
+    return train, loader, Tokenizer(tokenizer_path), tokens_dir
 
 
 def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig = TrainConfig(),
           loader_config: LoaderConfig = LoaderConfig(), device: str = "auto", resume: bool = False,
-          quiet: bool = False, stop_at: int | None = None, steps: int | None = None) -> dict:
+          quiet: bool = False, stop_at: int | None = None, steps: int | None = None,
+          tokens_dir: str | None = None) -> dict:
     """Train; returns {"step", "model" (the trained DecoderLM), "stopped" (True if by SIGTERM or
     `stop_at`)}. `stop_at`: checkpoint and return after that step (as a SIGTERM would). `steps`:
-    overrides train_config.steps, also when resuming (whose saved settings otherwise win)."""
+    overrides train_config.steps, also when resuming (whose saved settings otherwise win).
+    `tokens_dir`: read the build's token-id shards there (and use their tokenizer)."""
     run_dir = Path(run_dir)
     d = init_distributed("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
     dev = resolve_device(device, d)
-    train_config, loader_config, tokenizer = prepare_run(run_dir, build_dir, train_config, loader_config, resume, d,
-                                                         steps)
-    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size)
+    train_config, loader_config, tokenizer, tokens_dir = prepare_run(
+        run_dir, build_dir, train_config, loader_config, resume, d, steps, tokens_dir)
+    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
+                               tokens_dir=tokens_dir)
     loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
     if dataset.composition["pair"] == 1 and d.main:
         print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "
@@ -338,7 +358,8 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
         torch.manual_seed(train_config.seed + 1 + d.rank)  # dropout masks differ across ranks
     if d.main and not resume:
         (run_dir / "config.json").write_text(json.dumps(
-            {"data": os.path.abspath(build_dir), "tokenizer": "tokenizer.model", "model": config.to_dict(),
+            {"data": fs.absolute(build_dir), "tokens": fs.absolute(tokens_dir) if tokens_dir else None,
+             "tokenizer": "tokenizer.model", "model": config.to_dict(),
              "train": asdict(train_config), "loader": asdict(loader_config),
              "parameters": count_parameters(model)}, indent=2) + "\n")
     forward = objectives

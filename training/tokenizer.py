@@ -21,7 +21,6 @@ Settings, and why:
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ import sentencepiece as spm
 
 from training.data import sampling_probs
 from training.split import is_heldout
+from transforms import fs
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
 UNK, BOS, EOS, PAD = 0, 1, 2, 3
@@ -46,10 +46,10 @@ def lang_tag(lang: str) -> str:
 
 
 def read_manifest(build_dir: str | os.PathLike) -> dict:
-    path = Path(build_dir) / "manifest.json"
-    if not path.exists():
+    path = fs.join(str(build_dir), "manifest.json")
+    if not fs.exists(path):
         raise TokenizerError(f"{build_dir} is not a finished build (no manifest.json): run `polycorp build` first")
-    return json.loads(path.read_text())
+    return fs.read_json(path)
 
 
 def language_sizes(manifest: dict) -> dict[str, int]:
@@ -80,7 +80,7 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
         for path in shards:
             if budget <= 0:
                 break
-            with pq.ParquetFile(Path(build_dir) / path) as f:
+            with fs.open_read(fs.join(str(build_dir), path)) as raw, pq.ParquetFile(raw) as f:
                 for group in range(f.num_row_groups):
                     table = f.read_row_group(group, columns=["id", "text"])
                     for doc_id, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist()):

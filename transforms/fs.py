@@ -15,6 +15,7 @@ stores, and how it is handled:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -55,6 +56,15 @@ def read_bytes(path: str) -> bytes:
 
 def read_json(path: str):
     return json.loads(read_bytes(path))
+
+
+def sha256(path: str) -> str:
+    """Hex sha256 of a file's bytes, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open_read(path) as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_bytes(path: str, data: bytes) -> None:
@@ -107,6 +117,34 @@ def files_in(folder: str, suffixes: tuple[str, ...] = ("",)) -> list[str]:
         if parent.rstrip("/") == folder and name.endswith(suffixes) and not name.startswith("."):
             out.append(path)
     return out
+
+
+def size(path: str) -> int:
+    return FileSystems.match([str(path)])[0].metadata_list[0].size_in_bytes
+
+
+def work_dir_for(out_dir: str) -> str:
+    """Where a job writes an output directory before it is whole: a hidden directory beside a local
+    `out_dir`, which `move_into_place` renames; on an object store, `out_dir` itself (written in
+    place, its manifest last)."""
+    if not is_local(out_dir):
+        return out_dir
+    parent, name = os.path.split(os.path.abspath(out_dir))
+    return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
+
+
+def move_into_place(work_dir: str, out_dir: str) -> None:
+    """Rename a finished local `work_dir` to `out_dir`; an existing `out_dir` is replaced only now,
+    once the new one is whole. Nothing to do for an output written in place."""
+    if work_dir == out_dir:
+        return
+    if os.path.exists(out_dir):
+        old = work_dir + ".old"
+        os.replace(out_dir, old)
+        os.replace(work_dir, out_dir)
+        delete_tree(old)
+    else:
+        os.replace(work_dir, out_dir)
 
 
 def delete_tree(prefix: str) -> None:

@@ -12,13 +12,16 @@ cluster runner has its own monitoring UI.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 ENV = "POLYCORP_PROGRESS_DIR"
 FLUSH_SECONDS = 0.5
@@ -158,3 +161,57 @@ class ProgressReporter:
             os.environ[ENV] = self.previous
         shutil.rmtree(self.dir, ignore_errors=True)
         return False
+
+
+# What Beam's local worker processes print to the stderr they inherit before they know the
+# pipeline's log level (start-up and shut-down INFO lines, Beam's warnings — dropped in this process
+# too —, gRPC's exit message); errors, and warnings of our own loggers, pass.
+WORKER_NOISE = re.compile(rb"^(INFO|DEBUG):|^WARNING:(__main__|root|apache_beam[\w.]*):"
+                          rb"|^terminate called without an active exception")
+
+
+@contextmanager
+def quiet_worker_stderr(enabled: bool = True):
+    """While open, lines that child processes write to stderr pass a filter that drops
+    `WORKER_NOISE`; this process's own writes (sys.stderr, logging) go through unchanged, so
+    the progress line still redraws in place. POLYCORP_BEAM_LOGS=1 turns the filter off."""
+    if not enabled or os.environ.get("POLYCORP_BEAM_LOGS") == "1":
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)  # what children inherit
+    os.close(write_end)
+    ours = sys.stderr
+    sys.stderr = open(os.dup(terminal), "w", buffering=1, encoding=getattr(ours, "encoding", None) or "utf-8",
+                      errors="backslashreplace")
+    for handler in logging.getLogger().handlers:  # logging handlers hold the stream they began with
+        if getattr(handler, "stream", None) is ours:
+            handler.setStream(sys.stderr)
+    forward = threading.Thread(target=_forward, args=(read_end, os.dup(terminal)), daemon=True)
+    forward.start()
+    try:
+        yield
+    finally:
+        for handler in logging.getLogger().handlers:
+            if getattr(handler, "stream", None) is sys.stderr:
+                handler.setStream(ours)
+        sys.stderr.close()
+        sys.stderr = ours
+        os.dup2(terminal, 2)  # the pipe ends once the last child holding it exits
+        os.close(terminal)
+        forward.join(timeout=5)
+
+
+def _forward(read_fd: int, out_fd: int) -> None:
+    pending = b""
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1 << 16):
+            *lines, pending = (pending + chunk).split(b"\n")
+            kept = b"".join(line + b"\n" for line in lines if not WORKER_NOISE.match(line))
+            if kept:
+                os.write(out_fd, kept)
+    if pending and not WORKER_NOISE.match(pending):
+        os.write(out_fd, pending)
+    os.close(out_fd)

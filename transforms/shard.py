@@ -87,6 +87,15 @@ def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str],
                 yield from f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()
 
 
+def shard_problem(path: str, sha256: str, remedy: str = "restore it or rebuild the corpus") -> str | None:
+    """None when the file at `path` has the sha256 its manifest lists; otherwise one line naming it."""
+    if not fs.exists(path):
+        return f"shard {path} listed in manifest.json is missing; {remedy}"
+    if fs.sha256(path) != sha256:
+        return f"shard {path} does not match its sha256 in manifest.json (corrupt or changed); {remedy}"
+    return None
+
+
 def text_size(record) -> int:
     """Bytes of a record's text columns (+ 64 for the rest of the row, roughly)."""
     return 64 + sum(len(t.encode("utf-8")) for t in (getattr(record, name, None) for name in _TEXT_COLUMNS) if t)

@@ -56,3 +56,36 @@ def test_build_shows_progress_unless_quiet(warc_builder, texts, tmp_path):
     assert progress and "records read" in progress[-1] and "100%" in progress[-1] and "0 errors" in progress[-1]
     quiet = polycorp("build", w.path, "--out", tmp_path / "b", "--config", cfg, "--quiet")
     assert "build: " not in quiet.stderr and quiet.stdout == ""
+
+
+QUIET_SCRIPT = r"""
+import logging, subprocess, sys
+from transforms.progress import quiet_worker_stderr
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+child = ("import sys; sys.stderr.write('INFO:apache_beam.runners.worker.sdk_worker:No more requests\\n'"
+         "'WARNING:__main__:No semi_persistent_directory found\\nWARNING:transforms.read: ours\\n'"
+         "'ERROR:worker: a real failure\\nterminate called without an active exception\\n'"
+         "'Traceback (most recent call last):\\n')")
+with quiet_worker_stderr():
+    subprocess.run([sys.executable, "-c", child], check=True)
+    sys.stderr.write("\rprogress 1")
+    logging.getLogger("polycorp").warning("our warning")
+print("after", file=sys.stderr)
+"""
+
+
+def test_worker_info_lines_are_dropped_and_everything_else_kept():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "POLYCORP_BEAM_LOGS": "0"}
+    result = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, env=env, check=True)
+    err = result.stderr
+    assert "INFO:" not in err and "terminate called" not in err and "semi_persistent" not in err
+    for kept in ("ERROR:worker: a real failure\n", "WARNING:transforms.read: ours\n",
+                 "Traceback (most recent call last):", "progress 1",
+                 "WARNING polycorp: our warning", "after\n"):
+        assert kept in err
+    env["POLYCORP_BEAM_LOGS"] = "1"
+    loud = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, env=env, check=True)
+    assert "INFO:apache_beam.runners.worker.sdk_worker:No more requests" in loud.stderr
