@@ -98,9 +98,10 @@ def resolve_inputs(patterns: list[str]) -> list[str]:
     """Files named by paths, globs or crawl output directories (their warc/ folder), sorted, unique."""
     paths = []
     for pattern in patterns:
-        matches = FileSystems.match([pattern])[0].metadata_list if not os.path.isdir(pattern) else []
+        folder_named = os.path.isdir(pattern) or pattern.endswith("/")  # not a glob of the folder's files
+        matches = [] if folder_named else fs.match(pattern)
         if matches:
-            paths.extend(sorted(m.path for m in matches))
+            paths.extend(matches)
             continue
         is_folder = os.path.isdir(pattern) or (not any(c in pattern for c in "*?[") and fs.list_files(pattern))
         if not is_folder:

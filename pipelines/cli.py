@@ -384,8 +384,11 @@ def cmd_tokenize(args, beam_args: list[str]) -> int:
     if not args.quiet:
         how = f"with {args.tokenizer}" if args.tokenizer else f"training a {train_config.vocab_size}-piece tokenizer first"
         print(f"tokenizing {len(plan.shards)} shard(s) of {plan.build_dir} → {plan.out_dir} ({how})", file=sys.stderr)
+    from transforms.progress import quiet_worker_stderr
+
     start = time.monotonic()
-    manifest = run_tokenize(plan, beam_args, train_config, loader_config)
+    with quiet_worker_stderr():
+        manifest = run_tokenize(plan, beam_args, train_config, loader_config)
     shards = manifest["shards"]
     print(f"tokenized {plan.build_dir} → {plan.out_dir} in {time.monotonic() - start:.1f} s: {len(shards)} shards, "
           f"{sum(s['rows'] for s in shards):,} rows, {sum(s['tokens'] for s in shards):,} tokens")
@@ -429,13 +432,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _quiet_beam_logging()
     from pipelines.build import BuildError  # imports Beam: after logging is set up
-    from transforms.fs import import_plugins
+    from transforms.fs import StorageError, configure
 
     try:
-        import_plugins(beam_args)  # e.g. a FileSystem for a storage scheme, here as on workers
+        rest = configure(beam_args)  # e.g. a FileSystem for a storage scheme, here as on workers
     except ImportError as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 2
+    if args.command in ("train", "eval", "report"):  # no pipeline: only the plugins were for them
+        beam_args = rest
     from pipelines.crawl import CrawlError
     from pipelines.tokenize import TokenizeError
     from training.data import DataError
@@ -446,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, beam_args)
     except (BuildError, ConfigError, CrawlError, InvariantError, TrainError, DataError, TokenizerError,
-            TokenizeError) as e:
+            TokenizeError, StorageError) as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

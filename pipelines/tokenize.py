@@ -37,7 +37,7 @@ from training.data import TOKENS_FORMAT, LoaderConfig, ShardError, read_manifest
 from training.loop import TrainConfig, train_run_tokenizer
 from training.tokenizer import Tokenizer
 from transforms import fs
-from transforms.tokenize import TokenShard, TokenizeShards
+from transforms.tokenize import TokenizeShards, write_results
 
 TOKENIZER_FILE = "tokenizer.model"
 _SHARDS_FILE, _ERRORS_FILE = "_shards.json", "_errors.json"
@@ -115,19 +115,14 @@ def run_tokenize(plan: TokenizePlan, beam_args: list[str] | None = None, train: 
                          | "TokenizeShards" >> TokenizeShards(plan.build_dir, plan.work_dir, model))
             (tokenized.shards
              | "CollectShards" >> beam.combiners.ToList()
-             | "WriteShardList" >> beam.Map(_write_json, path=fs.join(plan.work_dir, _SHARDS_FILE)))
+             | "WriteShardList" >> beam.Map(write_results, path=fs.join(plan.work_dir, _SHARDS_FILE)))
             (tokenized.errors
              | "CollectErrors" >> beam.combiners.ToList()
-             | "WriteErrors" >> beam.Map(_write_json, path=fs.join(plan.work_dir, _ERRORS_FILE)))
+             | "WriteErrors" >> beam.Map(write_results, path=fs.join(plan.work_dir, _ERRORS_FILE)))
         return _finish(plan, {"path": TOKENIZER_FILE, "sha256": fs.sha256(model), **origin})
     except BaseException:
         fs.delete_tree(plan.work_dir)
         raise
-
-
-def _write_json(items: list, path: str) -> None:
-    """Token shards (as manifest entries) or error messages, for the driver to read back."""
-    fs.write_json(path, [i.manifest_entry() if isinstance(i, TokenShard) else i for i in items])
 
 
 def _read_json(path: str):

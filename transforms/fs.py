@@ -6,15 +6,21 @@ stores, and how it is handled:
 
 - **Atomic files.** Locally a file is written under a temporary name and renamed. An object store
   has no rename (Beam copies and deletes) but makes an object visible only once its upload is
-  complete, so there a file is written straight to its name.
+  closed, so there a file is written straight to its name; an upload cut short by an error is
+  closed too and may leave a partial object, which is why every output directory is only valid
+  once its manifest.json (written last) is there, and failed jobs delete what they wrote.
 - **Directories.** Object stores have none: a "directory" is a prefix, it exists once a file under
   it does, and it is listed by matching `prefix/**`.
-- **Custom schemes.** Beam finds a FileSystem by importing its class; `import_plugins` imports the
-  `--beam_plugins` a user names, in this process too (Beam itself does it only on workers).
+- **Custom schemes and options.** Beam finds a FileSystem by importing its class; `configure`
+  imports the `--beam_plugins` a user names in this process too (Beam itself does it only on
+  workers) and hands the Beam options to FileSystems (S3 needs them before any pipeline exists).
+- **Errors.** A scheme nobody serves, a missing cloud extra or a refused request becomes a
+  one-line `StorageError`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -22,8 +28,29 @@ import os
 import shutil
 import uuid
 
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+
+
+class StorageError(Exception):
+    """A path that cannot be reached; the message is one line saying what to do."""
+
+
+def _reached(call):
+    """Run `call(path, ...)`, turning Beam's storage failures into a one-line StorageError."""
+    @functools.wraps(call)
+    def wrapped(path, *args, **kwargs):
+        try:
+            return call(path, *args, **kwargs)
+        except BeamIOError as e:
+            causes = "; ".join(f"{type(c).__name__}: {c}" for c in (getattr(e, "exception_details", None) or {}).values())
+            raise StorageError(f"cannot reach {path}: {causes or e}".replace("\n", " ")) from None
+        except ValueError as e:
+            if "filesystem" not in str(e).lower():
+                raise
+            raise StorageError(f"no file system for {path}: install its apache-beam extra ([gcp], [aws]) or "
+                               "name its plugin with --beam_plugins") from None
+    return wrapped
 
 
 def is_local(path: str) -> bool:
@@ -36,14 +63,23 @@ def absolute(path: str) -> str:
     return os.path.abspath(path) if is_local(path) else path.rstrip("/")
 
 
+@_reached
 def join(base: str, *parts: str) -> str:
     return FileSystems.join(str(base), *parts)
 
 
+@_reached
 def exists(path: str) -> bool:
     return FileSystems.exists(str(path))
 
 
+@_reached
+def match(pattern: str) -> list[str]:
+    """The files a path or glob names, sorted."""
+    return sorted(m.path for m in FileSystems.match([str(pattern)])[0].metadata_list)
+
+
+@_reached
 def open_read(path: str):
     """A binary, seekable file object (what pyarrow's ParquetFile and read_table take)."""
     return FileSystems.open(str(path), compression_type=CompressionTypes.UNCOMPRESSED)
@@ -85,6 +121,7 @@ def write_bytes(path: str, data: bytes) -> None:
         f.write(data)
 
 
+@_reached
 def create(path: str):
     """A binary file to write `path` through (on an object store, visible once closed)."""
     return FileSystems.create(str(path), compression_type=CompressionTypes.UNCOMPRESSED)
@@ -98,20 +135,22 @@ def write_json(path: str, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
+@_reached
 def list_files(prefix: str) -> list[str]:
-    """Every file under the directory or prefix `prefix`, sorted; [] when there is none."""
-    prefix = str(prefix).rstrip("/")
+    """Every file under the directory or prefix `prefix`, sorted; [] when there is none. Local
+    paths come back absolute; "folder" placeholder objects (names ending in /) are not files."""
+    prefix = absolute(prefix)
     if is_local(prefix):
         if not os.path.isdir(prefix):
             return []
         return sorted(os.path.join(root, name) for root, _, names in os.walk(prefix) for name in names)
-    return sorted(m.path for m in FileSystems.match([prefix + "/**"])[0].metadata_list)
+    return sorted(m.path for m in FileSystems.match([prefix + "/**"])[0].metadata_list if not m.path.endswith("/"))
 
 
 def files_in(folder: str, suffixes: tuple[str, ...] = ("",)) -> list[str]:
     """Files directly in `folder` (not in its subfolders) whose names end with one of `suffixes`
     and do not start with "." (temporary files), sorted."""
-    folder, out = str(folder).rstrip("/"), []
+    folder, out = absolute(folder), []
     for path in list_files(folder):
         parent, name = FileSystems.split(path)
         if parent.rstrip("/") == folder and name.endswith(suffixes) and not name.startswith("."):
@@ -119,8 +158,9 @@ def files_in(folder: str, suffixes: tuple[str, ...] = ("",)) -> list[str]:
     return out
 
 
+@_reached
 def size(path: str) -> int:
-    return FileSystems.match([str(path)])[0].metadata_list[0].size_in_bytes
+    return FileSystems.get_filesystem(str(path)).metadata(str(path)).size_in_bytes
 
 
 def work_dir_for(out_dir: str) -> str:
@@ -158,32 +198,48 @@ def delete_tree(prefix: str) -> None:
         FileSystems.delete(files)
 
 
+@_reached
 def delete(path: str) -> None:
     if exists(path):
         FileSystems.delete([str(path)])
 
 
 _PLUGINS_ENV = "POLYCORP_BEAM_PLUGINS"
+_PLUGINS_FLAG = "--beam_plugins"
 
 
-def import_plugins(beam_args: list[str]) -> None:
-    """Import the classes `--beam_plugins a.b.C[,d.e.F]` (or repeated) names, so a FileSystem they
-    register serves its scheme here as well as on workers. An unimportable one is an error.
+def configure(beam_args: list[str]) -> list[str]:
+    """Before any file is touched: import the classes `--beam_plugins a.b.C[,d.e.F]` (or repeated)
+    names, so a FileSystem they register serves its scheme here as well as on workers (an
+    unimportable one is an ImportError), and give FileSystems the Beam options (credentials,
+    regions: S3 needs them). Returns `beam_args` without the plugin flags, for commands that take
+    no other Beam option.
 
-    Beam imports them on the workers of Dataflow, Flink or Spark; the local runner's worker
+    Beam imports plugins on the workers of Dataflow, Flink or Spark; the local runner's worker
     processes (`--direct_running_mode=multi_processing`) do not, so they are also named in the
-    environment those processes inherit, and this module imports them there when loaded."""
+    environment those processes inherit, and `transforms` imports them there when loaded."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     names: list[str] = []
+    rest: list[str] = []
+    skip = False
     for i, arg in enumerate(beam_args):
-        if arg == "--beam_plugins" and i + 1 < len(beam_args):
+        if skip:
+            skip = False
+        elif arg == _PLUGINS_FLAG and i + 1 < len(beam_args):
             names += beam_args[i + 1].split(",")
-        elif arg.startswith("--beam_plugins="):
+            skip = True
+        elif arg.startswith(_PLUGINS_FLAG + "="):
             names += arg.split("=", 1)[1].split(",")
+        else:
+            rest.append(arg)
     names = [n for n in (n.strip() for n in names) if n]
     for name in names:
         _import(name)
     if names:
         os.environ[_PLUGINS_ENV] = ",".join(names)
+    FileSystems.set_options(PipelineOptions(beam_args))
+    return rest
 
 
 def _import(name: str) -> None:
@@ -198,5 +254,7 @@ def _import(name: str) -> None:
                               "that provides it or fix the name") from None
 
 
-for _name in filter(None, os.environ.get(_PLUGINS_ENV, "").split(",")):  # in a local worker process
-    _import(_name)
+def import_inherited_plugins() -> None:
+    """In a local worker process: the plugins its launcher named (see `configure`)."""
+    for name in filter(None, os.environ.get(_PLUGINS_ENV, "").split(",")):
+        _import(name)

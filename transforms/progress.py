@@ -175,11 +175,15 @@ def quiet_worker_stderr(enabled: bool = True):
     """While open, lines that child processes write to stderr pass a filter that drops
     `WORKER_NOISE`; this process's own writes (sys.stderr, logging) go through unchanged, so
     the progress line still redraws in place. POLYCORP_BEAM_LOGS=1 turns the filter off."""
-    if not enabled or os.environ.get("POLYCORP_BEAM_LOGS") == "1":
+    if not enabled or os.environ.get("POLYCORP_BEAM_LOGS") == "1" or sys.stderr is None:
         yield
         return
     sys.stderr.flush()
-    terminal = os.dup(2)
+    try:
+        terminal = os.dup(2)
+    except OSError:  # no stderr to filter (a daemon)
+        yield
+        return
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)  # what children inherit
     os.close(write_end)
@@ -205,13 +209,23 @@ def quiet_worker_stderr(enabled: bool = True):
 
 
 def _forward(read_fd: int, out_fd: int) -> None:
-    pending = b""
+    """Copy the pipe to `out_fd` without noise lines until every writer has closed it. The pipe is
+    drained to the end even when `out_fd` fails (a closed reader, a full disk), so no child blocks
+    on a full pipe."""
+    pending, failed = b"", False
+
+    def write(data: bytes) -> None:
+        nonlocal failed
+        if data and not failed:
+            try:
+                os.write(out_fd, data)
+            except OSError:
+                failed = True
+
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
         while chunk := pipe.read(1 << 16):
             *lines, pending = (pending + chunk).split(b"\n")
-            kept = b"".join(line + b"\n" for line in lines if not WORKER_NOISE.match(line))
-            if kept:
-                os.write(out_fd, kept)
-    if pending and not WORKER_NOISE.match(pending):
-        os.write(out_fd, pending)
+            write(b"".join(line + b"\n" for line in lines if not WORKER_NOISE.match(line)))
+    if not WORKER_NOISE.match(pending):
+        write(pending)
     os.close(out_fd)

@@ -135,6 +135,12 @@ class _TokenizeShard(beam.DoFn):
                          fs.size(target), fs.sha256(target))
 
 
+def write_results(items: list, path: str) -> None:
+    """Token shards (as manifest entries) or error messages, for the driver to read back (on a
+    worker: a function of this module, so workers need no torch to run it)."""
+    fs.write_json(path, [i.manifest_entry() if isinstance(i, TokenShard) else i for i in items])
+
+
 class TokenizeShards(beam.PTransform):
     """PCollection[build manifest entry] → {"shards": TokenShard, "errors": str}; files under `out_dir`."""
 

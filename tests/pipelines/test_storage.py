@@ -48,7 +48,9 @@ def run(store, *args, check=True):
 
 def test_build_report_and_previous_on_an_object_store(store, no_bitext, texts):
     root = store[0]
-    run(store, "build", "fakefs://in/*.warc.gz", "--out", "fakefs://bucket/v1", "--config", no_bitext, "--quiet")
+    # worker processes: they read inputs, write staging and shards through the plugin too
+    run(store, "build", "fakefs://in/*.warc.gz", "--out", "fakefs://bucket/v1", "--config", no_bitext, "--quiet",
+        "--direct_running_mode=multi_processing", "--direct_num_workers=2")
     build = root / "bucket" / "v1"
     manifest = json.loads((build / "manifest.json").read_text())
     for shard in manifest["shards"]:  # every listed shard is there, whole
@@ -64,22 +66,16 @@ def test_build_report_and_previous_on_an_object_store(store, no_bitext, texts):
     staging = list((root / "bucket" / "v1.cache" / "staging").iterdir())  # cache beside the output
     assert len(staging) == 1 and [i["staging"] for i in manifest["inputs"]] == [staging[0].name]
 
-    # the same build elsewhere: staging read back from the store, shards byte for byte the same
-    run(store, "build", "fakefs://in/*.warc.gz", "--out", "fakefs://bucket/again", "--config", no_bitext,
-        "--cache", "fakefs://bucket/v1.cache", "--quiet")
-    again = json.loads((root / "bucket" / "again" / "manifest.json").read_text())
-    assert [i["reused_staging"] for i in again["inputs"]] == [True]
-    assert [(s["path"], s["sha256"]) for s in again["shards"]] == [(s["path"], s["sha256"]) for s in manifest["shards"]]
-
     # report rewritten from the store
     (build / "report.html").unlink()
     assert "report.html" in run(store, "report", "fakefs://bucket/v1").stdout
     assert "<img" in (build / "report.html").read_text()
 
-    # --previous read from the store: everything is already in v1
+    # --previous read from the store (everything is already in v1), staging read back from v1's cache
     run(store, "build", "fakefs://in/*.warc.gz", "--out", "fakefs://bucket/v2", "--config", no_bitext,
-        "--previous", "fakefs://bucket/v1", "--quiet")
+        "--previous", "fakefs://bucket/v1", "--cache", "fakefs://bucket/v1.cache", "--quiet")
     v2 = root / "bucket" / "v2"
+    assert [i["reused_staging"] for i in json.loads((v2 / "manifest.json").read_text())["inputs"]] == [True]
     dups = read_kind(v2, "dups").to_pylist()
     assert len(dups) == len(texts) + 1 and {d["kind"] for d in dups} == {"exact_previous"}  # the copy too
     assert {d["duplicate_of"] for d in dups} == set(docs.column("id").to_pylist())
@@ -110,11 +106,33 @@ def test_existing_output_on_an_object_store(store, no_bitext):
     assert complete.returncode == 1 and "already holds a complete build" in complete.stderr
 
 
-def test_unknown_plugin_is_a_one_line_error(tmp_path):
+def test_unknown_plugin_or_scheme_is_a_one_line_error(tmp_path):
     result = polycorp("report", tmp_path, "--beam_plugins", "no_such_package.Storage", check=False)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("polycorp report: error: --beam_plugins no_such_package.Storage")
     assert len(result.stderr.strip().splitlines()) == 1
+    for args in (("report", "nosuch://bucket/corpus"), ("build", "nosuch://bucket/in.warc.gz", "--out", tmp_path / "o"),
+                 ("train", "--data", "nosuch://bucket/corpus", "--out", tmp_path / "run")):
+        result = polycorp(*args, check=False)
+        assert result.returncode == 1 and "no file system for nosuch://bucket/" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_input_folders_relative_local_or_remote_with_a_slash(store, monkeypatch):
+    """A crawl's output named as a relative local folder, or as a remote prefix ending in "/":
+    its warc/*.warc.gz, not the other files beside them (crawl_log.parquet)."""
+    from pipelines.build import resolve_inputs
+    from tests import fakefs  # registers fakefs://
+
+    root = store[0]
+    for base in (root / "local" / "crawl", root / "bucket" / "crawl"):
+        (base / "warc").mkdir(parents=True)
+        (base / "warc" / "a.warc.gz").write_bytes(b"")
+        (base / "crawl_log.parquet").write_bytes(b"")
+    monkeypatch.chdir(root / "local")
+    assert resolve_inputs(["crawl"]) == [str(root / "local" / "crawl" / "warc" / "a.warc.gz")]
+    monkeypatch.setenv("POLYCORP_FAKEFS_ROOT", str(root))
+    assert resolve_inputs(["fakefs://bucket/crawl/"]) == [fakefs.PREFIX + "bucket/crawl/warc/a.warc.gz"]
 
 
 def test_crawl_to_an_object_store_resume_and_build_from_it(store, no_bitext):
