@@ -345,6 +345,9 @@ def cmd_train(args, beam_args: list[str]) -> int:
 
     if beam_args:
         raise TrainError(f"unknown option {beam_args[0]} (see polycorp train --help)")
+    if args.tokens and args.vocab_size is not None:
+        raise TrainError("--vocab-size sets the tokenizer a run trains, and --tokens brings the one its token shards "
+                         "were made with: drop --vocab-size")
     if args.weights:
         try:
             args.weights = {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}

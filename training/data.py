@@ -4,8 +4,9 @@ What the training loop can rely on (and what must not change between a save and 
 
 - **Input.** `BUILD/manifest.json`; its `docs` shards (column `text`, one source per `lang`) and
   `bitext` shards (`src_lang, tgt_lang, src_text, tgt_text`, one source per `pair`). Every such
-  shard is checked against the manifest's sha256 when the dataset is made, before step 0 (one read
-  of the shards per rank); a missing or corrupt one raises `ShardError` naming it. Rows held out
+  shard is checked against the manifest's sha256 when the dataset is made, before step 0 (several
+  shards at once; under the training loop once per node — its first local rank checks, the other
+  ranks wait for the verdict); a missing or corrupt one raises `ShardError` naming it. Rows held out
   for evaluation (`training.split` with `LoaderConfig.heldout_fraction`: pass the tokenizer's and
   eval's fraction) are never served; "rows" below means training rows.
 - **Token-id shards** (`tokens_dir`, written by `polycorp tokenize`): the same shards at the same
@@ -66,6 +67,7 @@ import hashlib
 import json
 import math
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
@@ -196,13 +198,21 @@ def verify_shard(path: str, sha256: str, remedy: str = "restore it or rebuild th
         raise ShardError(problem)
 
 
-def checked_row_groups(root: str, entry: dict, remedy: str = "restore it or rebuild the corpus") -> list[int]:
-    """Rows per row group of a manifest shard (under `root`), once its bytes match the manifest's sha256."""
+def shard_counts(root: str, entry: dict, kind: str, fraction: float, verify: bool,
+                 remedy: str = "restore it or rebuild the corpus") -> list[int]:
+    """Training rows (not held out) per row group of a manifest shard under `root`; with `verify`,
+    only once its bytes match the manifest's sha256. Reads the footer and, when rows are held out,
+    the id columns; a missing shard is a ShardError either way."""
     path = fs.join(root, entry["path"])
-    verify_shard(path, entry["sha256"], remedy)
-    with fs.open_read(path) as f:
-        metadata = pq.read_metadata(f)
-    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    if verify:
+        verify_shard(path, entry["sha256"], remedy)
+    elif not fs.exists(path):
+        verify_shard(path, entry["sha256"], remedy)  # the same one-line error
+    with fs.open_read(path) as raw, pq.ParquetFile(raw) as f:
+        groups = range(f.num_row_groups)
+        if fraction <= 0:
+            return [f.metadata.row_group(i).num_rows for i in groups]
+        return [len(training_rows(f.read_row_group(i, columns=list(ID_COLUMNS[kind])), kind, fraction)) for i in groups]
 
 
 def training_shards(manifest: dict) -> list[dict]:
@@ -262,16 +272,14 @@ def training_rows(table: pa.Table, kind: str, fraction: float) -> np.ndarray:
     return np.flatnonzero(~np.asarray(held, dtype=bool))
 
 
-def training_count(path: str, row_group: int, rows: int, kind: str, fraction: float) -> int:
-    if fraction <= 0:
-        return rows
-    return len(training_rows(read_row_group(path, row_group, ID_COLUMNS[kind]), kind, fraction))
+VERIFY_THREADS = 8  # shards checked at once: hashing and Parquet reads release the GIL
 
 
-def load_plan(build_dir: str, heldout_fraction: float = 0.0, tokens_dir: str | None = None) -> Plan:
-    """The build's docs and bitext sources, every shard to be read verified, held-out rows not
-    counted. With `tokens_dir`, the shards read (and verified) are its token shards: the same row
-    groups and document ids, so the same plan."""
+def load_plan(build_dir: str, heldout_fraction: float = 0.0, tokens_dir: str | None = None,
+              verify: bool = True) -> Plan:
+    """The build's docs and bitext sources, held-out rows not counted, every shard to be read
+    checked against its sha256 (`verify`; several shards at once). With `tokens_dir`, the shards
+    read (and checked) are its token shards: the same row groups and document ids, so the same plan."""
     entries = training_shards(read_manifest(build_dir))
     fingerprint = shards_fingerprint(entries)
     checked, remedy = {e["path"]: e for e in entries}, "restore it or rebuild the corpus"
@@ -280,13 +288,15 @@ def load_plan(build_dir: str, heldout_fraction: float = 0.0, tokens_dir: str | N
     root = tokens_dir or build_dir
     units: dict[tuple[str, str], list[Unit]] = {}
     sizes: Counter = Counter()
-    for entry in entries:
-        key = (entry["kind"], entry[PARTITION_OF[entry["kind"]]])
-        path = fs.join(root, entry["path"])
-        counts = [training_count(path, i, rows, key[0], heldout_fraction)
-                  for i, rows in enumerate(checked_row_groups(root, checked[entry["path"]], remedy))]
-        units.setdefault(key, []).extend(Unit(entry["path"], i, n) for i, n in enumerate(counts) if n)
-        sizes[key] += entry["rows"]
+
+    def counts(entry: dict) -> list[int]:
+        return shard_counts(root, checked[entry["path"]], entry["kind"], heldout_fraction, verify, remedy)
+
+    with ThreadPoolExecutor(VERIFY_THREADS) as pool:  # in path order; the first failing shard raises
+        for entry, rows in zip(entries, pool.map(counts, entries)):
+            key = (entry["kind"], entry[PARTITION_OF[entry["kind"]]])
+            units.setdefault(key, []).extend(Unit(entry["path"], i, n) for i, n in enumerate(rows) if n)
+            sizes[key] += entry["rows"]
     sources = {kind: {name: Source(name, kind, sizes[kind, name], tuple(u))
                       for (k, name), u in sorted(units.items()) if k == kind and u}
                for kind in PARTITION_OF}
@@ -569,13 +579,15 @@ class StreamingDataset(IterableDataset):
     `tokenizer`: `encode(str) -> list[int]`, ints `bos_id, eos_id, pad_id, sep_id`, `lang_id(lang)`,
     and with `tokens_dir` (token-id shards of the build, `polycorp tokenize`, read instead of its
     text) `path`: its model file, the one the token shards were made with (checked by sha256).
-    Shards are verified here, so a bad build fails before training starts."""
+    Shards are verified here (unless `verify` is False: the training loop verifies once per node),
+    so a bad build fails before training starts."""
 
     def __init__(self, build_dir: str, tokenizer, config: LoaderConfig = LoaderConfig(),
-                 rank: int | None = None, world_size: int | None = None, tokens_dir: str | None = None):
+                 rank: int | None = None, world_size: int | None = None, tokens_dir: str | None = None,
+                 verify: bool = True):
         if tokens_dir is not None:
             check_tokenizer(tokens_dir, tokenizer)  # before the shards' long verification
-        self.plan = load_plan(build_dir, config.heldout_fraction, tokens_dir)
+        self.plan = load_plan(build_dir, config.heldout_fraction, tokens_dir, verify)
         self.tokenizer, self.config = tokenizer, config
         default = default_rank()
         self.rank = default[0] if rank is None else rank

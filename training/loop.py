@@ -45,7 +45,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from training.data import LoaderConfig, StreamingDataset, StreamingLoader, read_tokens_manifest
+from training.data import DataError, LoaderConfig, StreamingDataset, StreamingLoader, read_tokens_manifest
 from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
 from training.tokenizer import Tokenizer, train_tokenizer
 from transforms import fs
@@ -337,8 +337,17 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
     dev = resolve_device(device, d)
     train_config, loader_config, tokenizer, tokens_dir = prepare_run(
         run_dir, build_dir, train_config, loader_config, resume, d, steps, tokens_dir)
-    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
-                               tokens_dir=tokens_dir)
+    # shards are checked once per node (its first local rank; the others wait for its verdict): ranks
+    # of a node read the same files, and hashing a corpus per rank would multiply the start-up time
+    verify = d.world_size == 1 or int(os.environ.get("LOCAL_RANK", "0")) == 0
+    failure = None
+    try:
+        dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
+                                   tokens_dir=tokens_dir, verify=verify)
+    except DataError as e:
+        failure = e
+    if _agree(failure is not None, d, dev):
+        raise failure or DataError("a shard of the build failed its check on another rank; see that rank's error")
     loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
     if dataset.composition["pair"] == 1 and d.main:
         print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "

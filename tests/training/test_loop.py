@@ -182,6 +182,26 @@ def test_two_gloo_ranks_hold_identical_weights(sample_build, tokenizer_file, tmp
     assert {f"loader-rank{r}.json" for r in (0, 1)} <= {p.name for p in (run / "checkpoints" / "step-3").iterdir()}
 
 
+def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, tokenizer_file, tmp_path):
+    """torchrun, 2 ranks on one node: only local rank 0 hashes the shards; its verdict reaches rank
+    1, so both stop at once (no rank left waiting in a collective), rank 0 naming the shard."""
+    build = tmp_path / "build"
+    shutil.copytree(sample_build, build)
+    shard = sorted((build / "docs" / "lang=de").glob("*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    run = new_run(tmp_path / "run", tokenizer_file)
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "pipelines.cli", "train", "--data", str(build), "--out", str(run), "--steps", "2",
+                             "--device", "cpu", "--quiet"],
+                            cwd=ROOT, env=polycorp_env(), capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    assert result.stderr.count(f"shard {shard} does not match its sha256") == 1, result.stderr[-3000:]
+    assert "failed its check on another rank" in result.stderr
+    assert not (run / "checkpoints").exists()
+
+
 def test_errors_are_one_line(sample_build, tmp_path, tokenizer_file):
     if torch.cuda.is_available():
         assert resolve_device("cuda", Dist()).type == "cuda"

@@ -292,3 +292,11 @@ def test_tokenize_and_load_on_an_object_store(build, tokens, tok, tmp_path, monk
     assert_same(remote_batches, local_batches)
     with pytest.raises(TokenizeError, match="already exists; pass --overwrite"):
         plan_tokenize(remote_build, remote_tokens, str(tok.path))
+
+
+def test_vocab_size_with_tokens_is_refused(build, tokens, tmp_path, capsys):
+    code = main(["train", "--data", str(build), "--out", str(tmp_path / "run"), "--tokens", str(tokens),
+                 "--vocab-size", "500", "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("polycorp train: error: --vocab-size") and "\n" not in err
+    assert not (tmp_path / "run").exists()
