@@ -201,7 +201,7 @@ def cmd_build(args, beam_args: list[str]) -> int:
         print(f"building {len(plan.inputs)} input file(s) ({reused} from staging cache) → {plan.out_dir}",
               file=sys.stderr)
     start = time.monotonic()
-    with _build_progress(plan, enabled=not args.quiet):
+    with _build_progress(plan, enabled=not args.quiet, beam_args=beam_args):
         run_build(plan, beam_args, args.config)
     if not args.quiet:
         print(_summary(plan.out_dir, time.monotonic() - start))
@@ -231,23 +231,23 @@ def _unreadable_inputs(out_dir: str) -> list[str]:
     return found
 
 
-def _build_progress(plan, enabled: bool):
+def _build_progress(plan, enabled: bool, beam_args: list[str]):
     """A live line while a build runs: records read of the inputs being staged (bytes give the
     ETA), errors, then document pairs aligned and shards written."""
     from transforms.progress import build_line
     from transforms.read import input_size
 
     total = sum(input_size(i.path) for i in plan.to_stage)
-    return _progress(lambda counts, elapsed: build_line(counts, elapsed, total), enabled)
+    return _progress(lambda counts, elapsed: build_line(counts, elapsed, total), enabled, beam_args)
 
 
 @contextlib.contextmanager
-def _progress(line, enabled: bool):
-    """The progress line (when enabled), and stderr of Beam's local worker processes without
-    their INFO lines (always)."""
-    from transforms.progress import ProgressReporter, quiet_worker_stderr
+def _progress(line, enabled: bool, beam_args: list[str]):
+    """The progress line (when enabled), and stderr of Beam's local worker processes (when the
+    options start some) without their INFO lines."""
+    from transforms.progress import ProgressReporter, quiet_worker_stderr, spawns_workers
 
-    with quiet_worker_stderr(), ProgressReporter(line, enabled=enabled) as reporter:
+    with quiet_worker_stderr(spawns_workers(beam_args)), ProgressReporter(line, enabled=enabled) as reporter:
         yield reporter
 
 
@@ -268,17 +268,20 @@ def cmd_crawl(args, beam_args: list[str]) -> int:
         max_redirects=args.max_redirects, same_host=args.same_host,
         include=tuple(args.include), exclude=tuple(args.exclude), warc_max_bytes=args.warc_max_bytes)
     start = time.monotonic()
-    with _crawl_progress(config.max_pages, enabled=not args.quiet):
+    with _crawl_progress(config.max_pages, enabled=not args.quiet, beam_args=beam_args):
         summary = run_crawl(args.seeds, args.out, config, beam_args, resume=args.resume)
     print(f"crawled {args.out} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['fetched']} fetched ({summary['ok']} 2xx), {len(summary['warc_files'])} WARC file(s)")
     return 0
 
 
-def _crawl_progress(max_pages: int, enabled: bool):
+def _crawl_progress(max_pages: int, enabled: bool, beam_args: list[str]):
     from transforms.progress import crawl_line
 
-    return _progress(lambda counts, elapsed: crawl_line(counts, elapsed, max_pages), enabled)
+    from pipelines.crawl import default_crawl_options
+
+    return _progress(lambda counts, elapsed: crawl_line(counts, elapsed, max_pages), enabled,
+                     default_crawl_options() + beam_args)  # the crawl's options, as run_crawl sees them
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
@@ -299,13 +302,13 @@ def cmd_demo(args, beam_args: list[str]) -> int:
         print(f"serving the bundled sample at {site.base}/ ; crawling it", file=sys.stderr)
         config = CrawlConfig(fetch=FetchConfig(allowed_addresses=("127.0.0.1",)), delay=0.0,
                              max_pages=5000, max_depth=6, same_host=True)
-        with _crawl_progress(config.max_pages, enabled=True):
+        with _crawl_progress(config.max_pages, enabled=True, beam_args=[]):
             summary = run_crawl([site.base + "/"], crawl_dir, config, [])
     print(f"crawled {crawl_dir} in {time.monotonic() - start:.1f} s: {summary['urls_tried']} URLs tried, "
           f"{summary['ok']} pages fetched, {len(summary['warc_files'])} WARC file(s)")
     plan = plan_build([crawl_dir], corpus, os.path.join(out, "cache"), load_config(), overwrite=True)
     start = time.monotonic()
-    with _build_progress(plan, enabled=True):
+    with _build_progress(plan, enabled=True, beam_args=beam_args):
         run_build(plan, beam_args)
     print(_summary(corpus, time.monotonic() - start))
     print(f"corpus: {corpus}/ (manifest.json, stats.json, docs/lang=*/, bitext/pair=*/, dups/, filtered/, "
@@ -387,10 +390,10 @@ def cmd_tokenize(args, beam_args: list[str]) -> int:
     if not args.quiet:
         how = f"with {args.tokenizer}" if args.tokenizer else f"training a {train_config.vocab_size}-piece tokenizer first"
         print(f"tokenizing {len(plan.shards)} shard(s) of {plan.build_dir} → {plan.out_dir} ({how})", file=sys.stderr)
-    from transforms.progress import quiet_worker_stderr
+    from transforms.progress import quiet_worker_stderr, spawns_workers
 
     start = time.monotonic()
-    with quiet_worker_stderr():
+    with quiet_worker_stderr(spawns_workers(beam_args)):
         manifest = run_tokenize(plan, beam_args, train_config, loader_config)
     shards = manifest["shards"]
     print(f"tokenized {plan.build_dir} → {plan.out_dir} in {time.monotonic() - start:.1f} s: {len(shards)} shards, "
@@ -445,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("train", "eval", "report"):  # no pipeline: only the plugins were for them
         beam_args = rest
     from pipelines.crawl import CrawlError
-    from pipelines.tokenize import TokenizeError
+    from transforms.tokenize import TokenizeError
     from training.data import DataError
     from training.loop import TrainError
     from training.tokenizer import TokenizerError

@@ -37,14 +37,10 @@ from training.data import TOKENS_FORMAT, LoaderConfig, ShardError, read_manifest
 from training.loop import TrainConfig, train_run_tokenizer
 from training.tokenizer import Tokenizer
 from transforms import fs
-from transforms.tokenize import TokenizeShards, write_results
+from transforms.tokenize import TokenizeError, TokenizeShards, write_results
 
 TOKENIZER_FILE = "tokenizer.model"
 _SHARDS_FILE, _ERRORS_FILE = "_shards.json", "_errors.json"
-
-
-class TokenizeError(Exception):
-    """Token shards that cannot be written; the message is one line saying what to do."""
 
 
 @dataclass(frozen=True)

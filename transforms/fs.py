@@ -81,7 +81,14 @@ def match(pattern: str) -> list[str]:
 
 @_reached
 def open_read(path: str):
-    """A binary, seekable file object (what pyarrow's ParquetFile and read_table take)."""
+    """A binary, seekable file object (what pyarrow's ParquetFile and read_table take). A local
+    file is opened by Arrow itself: Arrow's I/O threads reading a Python file object call back into
+    Python, and when that is still going on as the interpreter exits the process aborts
+    ("terminate called without an active exception")."""
+    if is_local(path):
+        import pyarrow as pa
+
+        return pa.OSFile(str(path), "r")
     return FileSystems.open(str(path), compression_type=CompressionTypes.UNCOMPRESSED)
 
 

@@ -170,6 +170,18 @@ WORKER_NOISE = re.compile(rb"^(INFO|DEBUG):|^WARNING:(__main__|root|apache_beam[
                           rb"|^terminate called without an active exception")
 
 
+def spawns_workers(beam_args: list[str]) -> bool:
+    """Whether these Beam options (the last one wins) make the local runner start worker processes
+    (`--direct_running_mode=multi_processing`): the only case the filter below is for."""
+    mode = None
+    for i, arg in enumerate(beam_args):
+        if arg.startswith("--direct_running_mode="):
+            mode = arg.split("=", 1)[1]
+        elif arg == "--direct_running_mode" and i + 1 < len(beam_args):
+            mode = beam_args[i + 1]
+    return mode == "multi_processing"
+
+
 @contextmanager
 def quiet_worker_stderr(enabled: bool = True):
     """While open, lines that child processes write to stderr pass a filter that drops

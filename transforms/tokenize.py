@@ -43,6 +43,10 @@ COMPRESSION, COMPRESSION_LEVEL = "zstd", 3  # the build's shard default
 EncodeBatch = Callable[[list[str]], list[np.ndarray]]  # texts → one int32 array of ids each
 
 
+class TokenizeError(Exception):
+    """Token shards that cannot be written; the message is one line saying what to do."""
+
+
 @dataclass(frozen=True)
 class TokenShard:
     """A token shard written, as its tokens manifest entry."""

@@ -89,3 +89,12 @@ def test_worker_info_lines_are_dropped_and_everything_else_kept():
     env["POLYCORP_BEAM_LOGS"] = "1"
     loud = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, env=env, check=True)
     assert "INFO:apache_beam.runners.worker.sdk_worker:No more requests" in loud.stderr
+
+
+def test_the_filter_is_for_runs_with_worker_processes_only():
+    from transforms.progress import spawns_workers
+
+    assert spawns_workers(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    assert spawns_workers(["--direct_running_mode", "multi_processing"])
+    assert not spawns_workers([]) and not spawns_workers(["--direct_running_mode=in_memory"])
+    assert not spawns_workers(["--direct_running_mode=multi_processing", "--direct_running_mode=in_memory"])
