@@ -277,9 +277,7 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
 
 def run_build(plan: BuildPlan, beam_args: list[str] | None = None, config_source: str | None = None) -> dict:
     """Run the pipeline of `plan`; returns the manifest. Raises BuildError on failure."""
-    if plan.in_place and plan.replaces:  # no longer a build from the first byte written on
-        fs.delete(fs.join(plan.out_dir, "manifest.json"))
-        fs.delete_tree(plan.out_dir)
+    fs.begin_output(plan.work_dir, plan.out_dir, plan.replaces)
     if fs.is_local(plan.work_dir):
         for kind in ("docs", "dups", "filtered", "rejects", "bitext", "bitext_filtered"):
             os.makedirs(os.path.join(plan.work_dir, kind))

@@ -88,11 +88,7 @@ def run_tokenize(plan: TokenizePlan, beam_args: list[str] | None = None, train: 
     """Token shards of `plan`, with its tokenizer or, without one, a tokenizer trained as `polycorp
     train` would with `train` and `loader`'s settings. Returns the manifest; raises ShardError
     naming a missing or corrupt build shard."""
-    if plan.work_dir == plan.out_dir and plan.replaces:  # in place: no longer whole from here on
-        fs.delete(fs.join(plan.out_dir, "manifest.json"))
-        fs.delete_tree(plan.out_dir)
-    if fs.is_local(plan.work_dir):
-        os.makedirs(plan.work_dir)
+    fs.begin_output(plan.work_dir, plan.out_dir, plan.replaces)
     model = fs.join(plan.work_dir, TOKENIZER_FILE)
     try:
         with tempfile.TemporaryDirectory(prefix="polycorp-tokenizer-") as tmp:

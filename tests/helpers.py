@@ -90,6 +90,14 @@ def parquet_files(build: Path) -> dict[str, bytes]:
     }
 
 
+def flip_middle_byte(path: Path) -> Path:
+    """Corrupt a file in place (its middle byte inverted); returns it."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
 def read_kind(build: Path, kind: str) -> pa.Table:
     files = sorted(glob.glob(str(build / kind / "**" / "*.parquet"), recursive=True))
     return pa.concat_tables([pq.read_table(f) for f in files]) if files else None

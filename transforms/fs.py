@@ -180,6 +180,18 @@ def work_dir_for(out_dir: str) -> str:
     return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
 
 
+def begin_output(work_dir: str, out_dir: str, replaces: bool) -> None:
+    """Before a job writes: locally, create its work directory; written in place (an object
+    store), first delete what `out_dir` holds when it is to be replaced — its manifest.json first,
+    so from the first byte written on it no longer looks like a finished output."""
+    if work_dir == out_dir:
+        if replaces:
+            delete(join(out_dir, "manifest.json"))
+            delete_tree(out_dir)
+    elif is_local(work_dir):
+        os.makedirs(work_dir)
+
+
 def move_into_place(work_dir: str, out_dir: str) -> None:
     """Rename a finished local `work_dir` to `out_dir`; an existing `out_dir` is replaced only now,
     once the new one is whole. Nothing to do for an output written in place."""

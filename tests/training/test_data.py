@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from tests.helpers import flip_middle_byte
 from tests.training.corpus import bitext_pairs, doc_record, train_tokenizer, write_build
 from training.data import (
     IGNORE, DataError, LoaderConfig, ResumeError, RowStream, ShardError, StreamingDataset, StreamingLoader,
@@ -291,10 +292,7 @@ def one_line(error: pytest.ExceptionInfo) -> str:
 
 
 def test_corrupt_shard_named(small_build, tok):
-    shard = sorted((small_build / "docs" / "lang=fr").glob("*.parquet"))[1]
-    data = bytearray(shard.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    shard.write_bytes(bytes(data))
+    shard = flip_middle_byte(sorted((small_build / "docs" / "lang=fr").glob("*.parquet"))[1])
     with pytest.raises(ShardError) as error:
         StreamingDataset(str(small_build), tok, SMALL)
     assert str(shard) in one_line(error) and "sha256" in str(error.value)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers import flip_middle_byte
 from training.data import LoaderConfig
 from training.evaluate import embed, evaluate, heldout_pairs, load_run, precision_at_1
 from training.loop import Dist, TrainConfig, TrainError, model_config, resolve_device, train
@@ -187,10 +188,7 @@ def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, to
     1, so both stop at once (no rank left waiting in a collective), rank 0 naming the shard."""
     build = tmp_path / "build"
     shutil.copytree(sample_build, build)
-    shard = sorted((build / "docs" / "lang=de").glob("*.parquet"))[0]
-    data = bytearray(shard.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    shard.write_bytes(bytes(data))
+    shard = flip_middle_byte(sorted((build / "docs" / "lang=de").glob("*.parquet"))[0])
     run = new_run(tmp_path / "run", tokenizer_file)
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                              "-m", "pipelines.cli", "train", "--data", str(build), "--out", str(run), "--steps", "2",

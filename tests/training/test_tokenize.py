@@ -16,7 +16,7 @@ import torch
 
 from pipelines.cli import main
 from pipelines.tokenize import TokenizeError, plan_tokenize, run_tokenize
-from tests.helpers import polycorp
+from tests.helpers import flip_middle_byte, polycorp
 from tests.training.corpus import bitext_pairs, train_tokenizer, write_build
 from training.data import DataError, LoaderConfig, ShardError, StreamingDataset, StreamingLoader, load_plan
 from training.loop import TrainConfig, train, train_run_tokenizer
@@ -213,11 +213,7 @@ def corrupt_copy(source: Path, copy: Path, shard: str) -> Path:
     index-th Parquet file of the folder); returns the corrupted file."""
     shutil.copytree(source, copy)
     folder, index = shard.split("#")
-    path = sorted((copy / folder).glob("*.parquet"))[int(index)]
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    return path
+    return flip_middle_byte(sorted((copy / folder).glob("*.parquet"))[int(index)])
 
 
 def test_corrupt_or_missing_token_shard_named(build, tokens, tok, tmp_path):
