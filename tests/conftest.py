@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
+from filelock import FileLock
 
 from pipelines.sample import SAMPLE_GOLD, SAMPLE_WARC
 from tests.helpers import WarcBuilder, polycorp
 from transforms.config import load_config
+
+
+def _share_cores() -> None:
+    """Under pytest-xdist each worker gets its share of the cores for torch (here and, through
+    OMP_NUM_THREADS, in the processes tests start): two workers each running 2 intra-op threads on
+    2 cores made training steps 3.5× slower (OpenMP threads spin-wait on each other)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+
+
+_share_cores()
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +77,13 @@ def no_bitext(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_build(tmp_path_factory, sample_warc) -> Path:
-    out = tmp_path_factory.mktemp("sample") / "corpus"
-    polycorp("build", sample_warc, "--out", out)
+def sample_build(tmp_path_factory, sample_warc, worker_id) -> Path:
+    """The bundled sample built once per test session (read-only: copy it to change it). Under
+    pytest-xdist the workers share one build: the first to need it builds it, under a lock."""
+    base = tmp_path_factory.getbasetemp()
+    root = base if worker_id == "master" else base.parent
+    out = root / "sample-build" / "corpus"
+    with FileLock(str(root / "sample-build.lock")):
+        if not (out / "manifest.json").exists():
+            polycorp("build", sample_warc, "--out", out)
     return out
