@@ -63,9 +63,11 @@ IGNORE (-100) marks positions without loss: lm tags, mt tag/source/sep, padding.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import math
+import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -413,9 +415,17 @@ class RowStream:
 
 
 # --- examples ----------------------------------------------------------------------------------
+# Examples are int64 numpy arrays (and ints), stacked into tensors once per batch by `collate`:
+# building a tensor per example from Python lists was a third of the loader's time.
 
-def padded(ids: list[int], length: int, value: int) -> torch.Tensor:
-    return torch.tensor(ids + [value] * (length - len(ids)), dtype=torch.long)
+def padded(parts: list, length: int, value: int) -> np.ndarray:
+    """`parts` (id arrays or lists) concatenated, then filled with `value` up to `length`."""
+    row = np.full(length, value, dtype=np.int64)
+    at = 0
+    for part in parts:
+        row[at:at + len(part)] = part
+        at += len(part)
+    return row
 
 
 class Packer:
@@ -430,24 +440,30 @@ class Packer:
         self.stream, self.tokenizer, self.seq_len = stream, tokenizer, seq_len
         self.tag = tokenizer.lang_id(lang)
         self.doc: list[int] | None = None
-        self.tokens: list[int] = []
+        self.tokens = np.zeros(0, dtype=np.int64)
         self.used = 0
 
-    def window(self) -> tuple[list[int], list[int]]:
-        ids: list[int] = []
-        labels: list[int] = []
-        while len(ids) < self.seq_len:
+    def window(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.empty(self.seq_len, dtype=np.int64)
+        labels = np.empty(self.seq_len, dtype=np.int64)
+        filled = 0
+        while filled < self.seq_len:
             if self.used == len(self.tokens):
                 row, self.doc = self.stream.next_row()
                 self.tokens, self.used = self.document(row), 0
-            take = self.tokens[self.used:self.used + self.seq_len - len(ids)]
-            labels += ([IGNORE] if self.used == 0 else take[:1]) + take[1:]
-            ids += take
+            take = self.tokens[self.used:self.used + self.seq_len - filled]
+            ids[filled:filled + len(take)] = take
+            labels[filled:filled + len(take)] = take
+            if self.used == 0:
+                labels[filled] = IGNORE
+            filled += len(take)
             self.used += len(take)
         return ids, labels
 
-    def document(self, row: tuple) -> list[int]:
-        return [self.tag, *row[0], self.tokenizer.eos_id]
+    def document(self, row: tuple) -> np.ndarray:
+        tokens = np.empty(len(row[0]) + 2, dtype=np.int64)
+        tokens[0], tokens[1:-1], tokens[-1] = self.tag, row[0], self.tokenizer.eos_id
+        return tokens
 
     def state(self) -> list[int] | None:
         return None if self.doc is None else [*self.doc, self.used]
@@ -458,9 +474,8 @@ class Packer:
             self.tokens = self.document(self.stream.row_at(self.doc))
 
 
-def lm_example(ids: list[int], labels: list[int], lang_id: int) -> dict:
-    return {"kind": "lm", "input_ids": torch.tensor(ids), "labels": torch.tensor(labels),
-            "lang": torch.tensor(lang_id)}
+def lm_example(ids: np.ndarray, labels: np.ndarray, lang_id: int) -> dict:
+    return {"kind": "lm", "input_ids": ids, "labels": labels, "lang": lang_id}
 
 
 def mt_example(tokenizer, row: tuple, flip: bool, seq_len: int) -> dict:
@@ -471,15 +486,13 @@ def mt_example(tokenizer, row: tuple, flip: bool, seq_len: int) -> dict:
     if flip:
         src_lang, tgt_lang, src_ids, tgt_ids = tgt_lang, src_lang, tgt_ids, src_ids
     room = seq_len - 2  # after <2tgt> and <sep>
-    target = [*tgt_ids, tokenizer.eos_id]
+    target = np.append(np.asarray(tgt_ids, dtype=np.int64), tokenizer.eos_id)
     source = src_ids[:max(room // 2, room - len(target))]
     target = target[:room - len(source)]
     tgt_id = tokenizer.lang_id(tgt_lang)
-    ids = [tgt_id, *source, tokenizer.sep_id, *target]
-    labels = [IGNORE] * (len(source) + 2) + target
-    return {"kind": "mt", "input_ids": padded(ids, seq_len, tokenizer.pad_id),
-            "labels": padded(labels, seq_len, IGNORE),
-            "src_lang": torch.tensor(tokenizer.lang_id(src_lang)), "tgt_lang": torch.tensor(tgt_id)}
+    return {"kind": "mt", "input_ids": padded([[tgt_id], source, [tokenizer.sep_id], target], seq_len, tokenizer.pad_id),
+            "labels": padded([[IGNORE] * (len(source) + 2), target], seq_len, IGNORE),
+            "src_lang": tokenizer.lang_id(src_lang), "tgt_lang": tgt_id}
 
 
 def pair_example(tokenizer, row: tuple, pair_len: int) -> dict:
@@ -487,21 +500,22 @@ def pair_example(tokenizer, row: tuple, pair_len: int) -> dict:
     `row`: (src_lang, tgt_lang, src_ids, tgt_ids)."""
     src_lang, tgt_lang, src_ids, tgt_ids = row
 
-    def side(tokens: list[int]) -> torch.Tensor:
-        return padded([tokenizer.bos_id, *tokens[:pair_len - 2], tokenizer.eos_id], pair_len, tokenizer.pad_id)
+    def side(tokens) -> np.ndarray:
+        return padded([[tokenizer.bos_id], tokens[:pair_len - 2], [tokenizer.eos_id]], pair_len, tokenizer.pad_id)
 
     return {"kind": "pair", "src_ids": side(src_ids), "tgt_ids": side(tgt_ids),
-            "src_lang": torch.tensor(tokenizer.lang_id(src_lang)),
-            "tgt_lang": torch.tensor(tokenizer.lang_id(tgt_lang))}
+            "src_lang": tokenizer.lang_id(src_lang), "tgt_lang": tokenizer.lang_id(tgt_lang)}
 
 
 def collate(examples: list[dict]) -> dict[str, dict[str, torch.Tensor]]:
-    """Examples grouped by kind, in order, into stacked tensors; kinds without examples absent."""
+    """Examples grouped by kind, in order, into stacked int64 tensors; kinds without examples absent."""
     batch = {}
     for kind in KINDS:
         group = [e for e in examples if e["kind"] == kind]
         if group:
-            batch[kind] = {key: torch.stack([e[key] for e in group]) for key in group[0] if key != "kind"}
+            batch[kind] = {key: torch.from_numpy(np.stack([e[key] for e in group]) if isinstance(group[0][key], np.ndarray)
+                                                 else np.array([e[key] for e in group], dtype=np.int64))
+                           for key in group[0] if key != "kind"}
     return batch
 
 
@@ -629,12 +643,32 @@ class _Rotated(IterableDataset):
         return self.dataset.batches(role, roles, self.states[role])
 
 
+def _as_is(batch: dict) -> dict:
+    """The DataLoader's collate: batches are made whole by the dataset (its default walks every
+    batch, the state's lists included, looking for arrays to convert)."""
+    return batch
+
+
 def _ignore_sigterm(worker_id: int) -> None:
     """Schedulers signal a job's whole process group: a worker that died of it would fail the main
-    process before it writes the checkpoint the SIGTERM asks for. The main process ends workers."""
+    process before it writes the checkpoint the SIGTERM asks for. The main process ends workers
+    (when the loader's iteration ends, or at exit: `_end_open_workers`)."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # DataLoader iterators whose worker processes may be running
+
+
+@atexit.register
+def _end_open_workers() -> None:
+    """multiprocessing's exit handler ends daemonic children with SIGTERM, which workers ignore, and
+    then joins them: a script that stopped iterating a StreamingLoader without closing it would wait
+    forever at exit. This handler, registered after that one (torch imports multiprocessing first),
+    runs before it and shuts the workers down as the DataLoader does."""
+    for batches in list(_OPEN):
+        batches._shutdown_workers()
 
 
 class StreamingLoader:
@@ -660,8 +694,12 @@ class StreamingLoader:
         # shift the global RNG (dropout masks) of a resumed run by one draw
         generator = torch.Generator().manual_seed(self.dataset.config.seed)
         loader = DataLoader(rotated, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                            generator=generator, worker_init_fn=_ignore_sigterm if self.num_workers else None)
-        for batch in loader:
+                            collate_fn=_as_is, generator=generator,
+                            worker_init_fn=_ignore_sigterm if self.num_workers else None)
+        batches = iter(loader)
+        if self.num_workers:
+            _OPEN.add(batches)
+        for batch in batches:
             state = batch.pop("state")
             self.states[state["role"]] = state
             self.batches += 1

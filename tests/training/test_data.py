@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -18,6 +22,7 @@ from training.data import (
 )
 from training.split import is_heldout, pair_is_heldout
 
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = LoaderConfig(seq_len=32, pair_len=16, batch_size=8, seed=7)  # 6 lm, 1 mt, 1 pair per batch
 
 
@@ -264,6 +269,26 @@ def test_resume_is_bit_exact(corpus, tok, num_workers):
         for kind in a:
             assert a[kind].keys() == b[kind].keys()
             assert all(torch.equal(a[kind][key], b[kind][key]) for key in a[kind])
+
+
+def test_a_loader_left_open_does_not_hold_up_the_exit(corpus, tok, tmp_path):
+    """Workers ignore SIGTERM (a scheduler's signal to the job must not end them before the
+    checkpoint), and multiprocessing ends workers at exit with SIGTERM and waits for them: a script
+    that stops iterating without closing the loader waited forever until the loader shut them down."""
+    model = tmp_path / "tokenizer.model"
+    model.write_bytes(tok.sp.serialized_model_proto())
+    script = (
+        "from pathlib import Path\n"
+        "from tests.training.corpus import SpmTokenizer\n"
+        "from training.data import LoaderConfig, StreamingDataset, StreamingLoader\n"
+        f"tok = SpmTokenizer(Path({str(model)!r}).read_bytes())\n"
+        f"dataset = StreamingDataset({str(corpus)!r}, tok, LoaderConfig(seq_len=32, pair_len=16, batch_size=8))\n"
+        "batches = iter(StreamingLoader(dataset, num_workers=2))\n"
+        "print(sorted(next(batches)), flush=True)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['lm', 'mt', 'pair']"
 
 
 def test_resume_refuses_other_layout_or_data(corpus, tok):
