@@ -123,21 +123,7 @@ def plan_build(patterns: list[str], out_dir: str, cache_dir: str | None, config:
         raise BuildError("--previous must be another build than --out")
     if fs.exists(fs.join(out_dir, "manifest.json")) and not overwrite:
         raise BuildError(f"output {out_dir} already holds a complete build; pass --overwrite to replace it")
-    if fs.is_local(out_dir):
-        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-            raise BuildError(f"output {out_dir} exists and is not a directory")
-        replaces = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
-        parent = os.path.dirname(out_dir)
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as e:
-            raise BuildError(f"cannot create output directory {parent}: {e.strerror}") from None
-        if not os.access(parent, os.W_OK):
-            raise BuildError(f"output directory {parent} is not writable")
-    else:
-        replaces = bool(fs.list_files(out_dir))
-    if replaces and not overwrite:
-        raise BuildError(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    replaces = fs.check_output(out_dir, overwrite, BuildError)
     work_dir = fs.work_dir_for(out_dir)  # object stores: out_dir itself, manifest.json last
     cache_dir = fs.absolute(cache_dir or out_dir.rstrip("/") + ".cache")
     staging_dir = fs.join(cache_dir, "staging")

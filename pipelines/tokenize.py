@@ -68,17 +68,7 @@ def plan_tokenize(build_dir: str, out_dir: str, tokenizer: str | None = None, ov
                              "restore it or rebuild the corpus")
     if out_dir == build_dir or build_dir.startswith(out_dir + "/"):
         raise TokenizeError(f"--out {out_dir} would replace the build {build_dir}: write the token shards elsewhere")
-    if fs.is_local(out_dir) and os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise TokenizeError(f"output {out_dir} exists and is not a directory")
-    replaces = bool(fs.list_files(out_dir))
-    if replaces and not overwrite:
-        raise TokenizeError(f"output {out_dir} already exists; pass --overwrite to replace it")
-    if fs.is_local(out_dir):
-        parent = os.path.dirname(out_dir)
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as e:
-            raise TokenizeError(f"cannot create output directory {parent}: {e.strerror}") from None
+    replaces = fs.check_output(out_dir, overwrite, TokenizeError)
     return TokenizePlan(build_dir, out_dir, fs.work_dir_for(out_dir), shards, shards_fingerprint(shards), tokenizer,
                         replaces)
 

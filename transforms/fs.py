@@ -180,6 +180,28 @@ def work_dir_for(out_dir: str) -> str:
     return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
 
 
+def check_output(out_dir: str, overwrite: bool, error: type[Exception]) -> bool:
+    """Whether `out_dir` (absolute) already holds files a job would replace. Raises `error` with a
+    one-line message when the job cannot write there: it holds files and `overwrite` is not set,
+    or (locally) it is not a directory, or its parent cannot be created or is not writable."""
+    if is_local(out_dir):
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+            raise error(f"output {out_dir} exists and is not a directory")
+        parent = os.path.dirname(out_dir)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as e:
+            raise error(f"cannot create output directory {parent}: {e.strerror}") from None
+        if not os.access(parent, os.W_OK):
+            raise error(f"output directory {parent} is not writable")
+        replaces = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
+    else:
+        replaces = bool(list_files(out_dir))
+    if replaces and not overwrite:
+        raise error(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    return replaces
+
+
 def begin_output(work_dir: str, out_dir: str, replaces: bool) -> None:
     """Before a job writes: locally, create its work directory; written in place (an object
     store), first delete what `out_dir` holds when it is to be replaced — its manifest.json first,

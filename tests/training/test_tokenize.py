@@ -108,7 +108,7 @@ def test_token_shards_mirror_the_build_row_group_for_row_group(build, tokens, to
 
 def test_rerun_is_byte_identical_and_an_existing_out_is_refused(build, tokens, model_file, tmp_path):
     refused = polycorp("tokenize", build, "--out", tokens, "--tokenizer", model_file, check=False, cwd=ROOT)
-    assert refused.returncode == 1 and "already exists; pass --overwrite" in one_line_stderr(refused)
+    assert refused.returncode == 1 and "exists and is not empty; pass --overwrite" in one_line_stderr(refused)
     again = tmp_path / "again"
     done = polycorp("tokenize", build, "--out", again, "--tokenizer", model_file, "--direct_running_mode=in_memory",
                     cwd=ROOT)
@@ -286,7 +286,7 @@ def test_tokenize_and_load_on_an_object_store(build, tokens, tok, tmp_path, monk
     remote_batches = take(StreamingLoader(StreamingDataset(remote_build, NoEncode(tok.path), LOADER,
                                                            tokens_dir=remote_tokens)), 8)
     assert_same(remote_batches, local_batches)
-    with pytest.raises(TokenizeError, match="already exists; pass --overwrite"):
+    with pytest.raises(TokenizeError, match="exists and is not empty; pass --overwrite"):
         plan_tokenize(remote_build, remote_tokens, str(tok.path))
 
 
