@@ -31,6 +31,7 @@ or --json); with $OUT set (a device runner's output folder), also copies it and 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -154,18 +155,29 @@ def main() -> int:
     seconds = args.minutes * 60
     compile_model = not args.no_compile
     t_train = time.perf_counter()
+    failure = None
     try:
         out, run_dir = run_training(args, args.build, tokenizer.path, loader_config, compile_model, seconds)
     except Exception as e:  # noqa: BLE001 — a compiler failure should not cost the whole session
         if not compile_model:
             raise
-        say(f"train with torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); again without it")
+        failure = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
+    if failure:  # outside the except block: its traceback held the failed run (model, optimizer, workers)
+        say(f"train with torch.compile failed ({failure}); again without it")
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
         compile_model = False
         left = max(60.0, seconds - (time.perf_counter() - t_train))
         out, run_dir = run_training(args, args.build, tokenizer.path, loader_config, compile_model, left)
     train_wall = time.perf_counter() - t_train
 
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    if not records:
+        say(f"no window was logged before the timer stopped the run (step {out['step']}, log every "
+            f"{args.log_every}): raise --minutes or lower --log-every; metrics in {run_dir}")
+        return 1
     steady = records[2:] if len(records) >= 4 else records[1:] or records
     tokens_per_s = sum(r["tokens_per_s"] for r in steady) / len(steady)
     model = out["model"]

@@ -57,7 +57,6 @@ from benchlib import code_version, machine_busy_s  # noqa: E402
 
 import torch  # noqa: E402
 
-from pipelines.tokenize import plan_tokenize, run_tokenize  # noqa: E402
 from training.data import LoaderConfig, StreamingDataset, StreamingLoader  # noqa: E402
 from training.loop import MODEL_SIZES, Objectives, TrainConfig, _tokens, make_optimizer, model_config, train  # noqa: E402
 from training.model import DecoderLM, combined_loss, count_parameters, flops_per_token  # noqa: E402
@@ -96,6 +95,8 @@ def ensure_tokenizer(build_dir: str, path: str, vocab_size: int) -> Tokenizer:
 
 def make_tokens(build_dir: str, tokenizer: Tokenizer, out: str) -> dict:
     """The build's token-id shards at `out` (rewritten), as `polycorp tokenize --tokenizer` makes them."""
+    from pipelines.tokenize import plan_tokenize, run_tokenize  # Beam: not needed by gpu_train.py's imports
+
     record = {"path": os.path.relpath(out, ROOT)}
     with phase(record):
         manifest = run_tokenize(plan_tokenize(build_dir, out, tokenizer.path, overwrite=True), [])

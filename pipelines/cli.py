@@ -437,7 +437,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polycorp: unexpected argument {unknown[0]!r}", file=sys.stderr)
         return 2
     _quiet_beam_logging()
-    from pipelines.build import BuildError  # imports Beam: after logging is set up
     from transforms.fs import StorageError, configure
 
     try:
@@ -447,17 +446,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command in ("train", "eval", "report"):  # no pipeline: only the plugins were for them
         beam_args = rest
-    from pipelines.crawl import CrawlError
-    from transforms.tokenize import TokenizeError
     from training.data import DataError
     from training.loop import TrainError
     from training.tokenizer import TokenizerError
-    from transforms.stats import InvariantError
 
+    errors: tuple[type[Exception], ...] = (ConfigError, TrainError, DataError, TokenizerError, StorageError)
+    if args.command not in ("train", "eval"):  # those two also run where Beam is not installed (a GPU image)
+        from pipelines.build import BuildError  # imports Beam: after logging is set up
+        from pipelines.crawl import CrawlError
+        from transforms.stats import InvariantError
+        from transforms.tokenize import TokenizeError
+
+        errors += (BuildError, CrawlError, InvariantError, TokenizeError)
     try:
         return COMMANDS[args.command](args, beam_args)
-    except (BuildError, ConfigError, CrawlError, InvariantError, TrainError, DataError, TokenizerError,
-            TokenizeError, StorageError) as e:
+    except errors as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

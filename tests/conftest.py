@@ -77,11 +77,11 @@ def no_bitext(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_build(tmp_path_factory, sample_warc, worker_id) -> Path:
+def sample_build(tmp_path_factory, sample_warc) -> Path:
     """The bundled sample built once per test session (read-only: copy it to change it). Under
     pytest-xdist the workers share one build: the first to need it builds it, under a lock."""
     base = tmp_path_factory.getbasetemp()
-    root = base if worker_id == "master" else base.parent
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     out = root / "sample-build" / "corpus"
     with FileLock(str(root / "sample-build.lock")):
         if not (out / "manifest.json").exists():

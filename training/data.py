@@ -82,7 +82,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from training.split import is_heldout, pair_is_heldout
 from transforms import fs
-from transforms.shard import shard_problem
+from transforms.manifest import shard_problem
 
 IGNORE = -100  # label of a position without loss (cross_entropy's default ignore_index)
 KINDS = ("lm", "mt", "pair")

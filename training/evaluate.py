@@ -24,7 +24,7 @@ from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, 
 from training.split import is_heldout, pair_is_heldout
 from training.tokenizer import Tokenizer
 from transforms import fs
-from transforms.shard import manifest_rows
+from transforms.manifest import manifest_rows
 
 
 def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, DecoderLM, int]:
@@ -133,15 +133,17 @@ def greedy_translate(model: DecoderLM, tok: Tokenizer, sources: list[str], tgt_l
     prompts = [[tok.lang_id(tgt_lang)] + tok.encode(s)[:budget] + [tok.sep_id] for s in sources]
     ids = _padded(prompts, tok.pad_id, left=True).to(device)
     mask = (ids != tok.pad_id).long()
-    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+    done = [False] * len(prompts)
     out = [[] for _ in prompts]
     for _ in range(min(max_new_tokens, model.config.max_seq_len - ids.shape[1])):
         nxt = model(ids, mask)[:, -1].argmax(dim=-1)
-        for i in range(len(prompts)):
-            if not done[i] and int(nxt[i]) != tok.eos_id:
-                out[i].append(int(nxt[i]))
-        done |= nxt == tok.eos_id
-        if bool(done.all()):
+        for i, token in enumerate(nxt.tolist()):  # one device-to-host copy a token, not one a row
+            if not done[i]:
+                if token == tok.eos_id:
+                    done[i] = True
+                else:
+                    out[i].append(token)
+        if all(done):
             break
         ids = torch.cat((ids, nxt[:, None]), dim=1)
         mask = torch.cat((mask, torch.ones_like(nxt)[:, None]), dim=1)

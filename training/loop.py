@@ -159,10 +159,15 @@ def init_distributed(device_type: str) -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return Dist()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():
         # rank 0 may train the tokenizer while the others wait at a barrier: a long timeout
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo", timeout=timedelta(hours=2))
-    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+        if device_type == "cuda":  # NCCL bound to this rank's GPU (barriers otherwise guess it)
+            torch.cuda.set_device(local_rank)
+            dist.init_process_group("nccl", timeout=timedelta(hours=2), device_id=torch.device("cuda", local_rank))
+        else:
+            dist.init_process_group("gloo", timeout=timedelta(hours=2))
+    return Dist(dist.get_rank(), dist.get_world_size(), local_rank)
 
 
 def barrier(d: Dist) -> None:
@@ -410,8 +415,13 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
             optimizer.zero_grad(set_to_none=True)
             step += 1
             window["steps"] += 1
+            logging = step % train_config.log_every == 0 or step == train_config.steps
+            if logging and dev.type == "cuda":
+                # the CPU queues steps ahead of the GPU: wait for them, or the window's time would
+                # miss the GPU work still queued (and tokens/s overstate); _log waits anyway
+                torch.cuda.synchronize(dev)
             window["time"] += time.monotonic() - t0
-            if step % train_config.log_every == 0 or step == train_config.steps:
+            if logging:
                 _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d, dev)
                 window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
             # ranks agree on stopping at log steps (a collective and a GPU sync: not every step) —

@@ -103,15 +103,19 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
         raise TokenizerError(f"{build_dir} holds no documents to train a tokenizer on")
     model = io.BytesIO()
     spm.set_random_generator_seed(seed)
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction),
-        model_writer=model, model_type=model_type, vocab_size=vocab_size, hard_vocab_limit=False,
-        character_coverage=0.9995, byte_fallback=True, split_digits=True,
-        normalization_rule_name="identity", remove_extra_whitespaces=False,
-        max_sentence_length=1 << 16, unk_id=UNK, bos_id=BOS, eos_id=EOS, pad_id=PAD,
-        user_defined_symbols=list(TASK_TOKENS) + [lang_tag(lang) for lang in langs],
-        num_threads=min(4, os.cpu_count() or 1), seed_sentencepiece_size=200_000, minloglevel=2,
-    )
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction),
+            model_writer=model, model_type=model_type, vocab_size=vocab_size, hard_vocab_limit=False,
+            character_coverage=0.9995, byte_fallback=True, split_digits=True,
+            normalization_rule_name="identity", remove_extra_whitespaces=False,
+            max_sentence_length=1 << 16, unk_id=UNK, bos_id=BOS, eos_id=EOS, pad_id=PAD,
+            user_defined_symbols=list(TASK_TOKENS) + [lang_tag(lang) for lang in langs],
+            num_threads=min(4, os.cpu_count() or 1), seed_sentencepiece_size=200_000, minloglevel=2,
+        )
+    except RuntimeError as e:  # e.g. a vocabulary smaller than the characters it must cover
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TokenizerError(f"SentencePiece cannot train a {vocab_size}-piece tokenizer on {build_dir}: {reason}") from None
     tmp = f"{out_path}.part"
     with open(tmp, "wb") as f:
         f.write(model.getvalue())

@@ -16,6 +16,8 @@ stores, and how it is handled:
   workers) and hands the Beam options to FileSystems (S3 needs them before any pipeline exists).
 - **Errors.** A scheme nobody serves, a missing cloud extra or a refused request becomes a
   one-line `StorageError`.
+- **Without Beam** (a training machine may have torch but not apache_beam) the same helpers work
+  on local paths (`transforms.localfs`); a URL is then a one-line `StorageError`.
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ import os
 import shutil
 import uuid
 
-from apache_beam.io.filesystem import BeamIOError, CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+try:
+    from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    HAVE_BEAM = True
+except ImportError:  # training without Beam (a GPU image): local paths only
+    from transforms.localfs import BeamIOError, CompressionTypes, FileSystems
+
+    HAVE_BEAM = False
 
 
 class StorageError(Exception):
@@ -48,6 +57,9 @@ def _reached(call):
         except ValueError as e:
             if "filesystem" not in str(e).lower():
                 raise
+            if not HAVE_BEAM:
+                raise StorageError(f"no file system for {path}: apache-beam is not installed here, so only local "
+                                   "paths work") from None
             raise StorageError(f"no file system for {path}: install its apache-beam extra ([gcp], [aws]) or "
                                "name its plugin with --beam_plugins") from None
     return wrapped
@@ -259,7 +271,13 @@ def configure(beam_args: list[str]) -> list[str]:
     Beam imports plugins on the workers of Dataflow, Flink or Spark; the local runner's worker
     processes (`--direct_running_mode=multi_processing`) do not, so they are also named in the
     environment those processes inherit, and `transforms` imports them there when loaded."""
-    from apache_beam.options.pipeline_options import PipelineOptions
+    try:
+        from apache_beam.options.pipeline_options import PipelineOptions
+    except ImportError:
+        if beam_args:
+            raise StorageError(f"{' '.join(beam_args)}: Beam options and plugins need apache-beam, which is not "
+                               "installed here") from None
+        return []
 
     names: list[str] = []
     rest: list[str] = []

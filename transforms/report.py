@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import xxhash
 
 from transforms import fs
-from transforms.shard import manifest_rows
+from transforms.manifest import manifest_rows
 
 AUDIT_KEPT, AUDIT_FILTERED, AUDIT_PAIRS = 20, 10, 20
 DISTRIBUTION_SAMPLE = 2000  # documents per language behind the score and length plots

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms import fs
 from transforms.config import ShardConfig
 from transforms.progress import flush, tick
 from transforms.records import shard_of, to_table
@@ -74,26 +73,6 @@ def parquet_bytes(records: list, cls: type, sizes: list[int], config: ShardConfi
             chunk = table.slice(start, end - start)
             writer.write_table(chunk, row_group_size=max(1, chunk.num_rows))
     return buffer.getvalue()
-
-
-def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str], where: tuple[str, str] | None = None):
-    """Rows (dicts of `columns`, those the shard has) of a build's `kind` shards in path order, a
-    row group at a time; `where` = (partition name, value), e.g. ("lang", "de"), keeps one partition."""
-    shards = [s for s in manifest["shards"] if s["kind"] == kind and s["rows"] and (where is None or s.get(where[0]) == where[1])]
-    for shard in sorted(shards, key=lambda s: s["path"]):
-        with fs.open_read(fs.join(build_dir, shard["path"])) as raw, pq.ParquetFile(raw) as f:
-            names = set(f.schema_arrow.names)
-            for group in range(f.num_row_groups):
-                yield from f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()
-
-
-def shard_problem(path: str, sha256: str, remedy: str = "restore it or rebuild the corpus") -> str | None:
-    """None when the file at `path` has the sha256 its manifest lists; otherwise one line naming it."""
-    if not fs.exists(path):
-        return f"shard {path} listed in manifest.json is missing; {remedy}"
-    if fs.sha256(path) != sha256:
-        return f"shard {path} does not match its sha256 in manifest.json (corrupt or changed); {remedy}"
-    return None
 
 
 def text_size(record) -> int:

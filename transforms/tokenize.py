@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from transforms import fs
-from transforms.shard import shard_problem
+from transforms.manifest import shard_problem
 
 IDS = pa.list_(pa.int32())
 SCHEMAS = {

@@ -21,7 +21,7 @@ from training.data import LoaderConfig
 from training.evaluate import embed, evaluate, heldout_pairs, load_run, precision_at_1
 from training.loop import Dist, TrainConfig, TrainError, model_config, resolve_device, train
 from training.model import DecoderLM
-from training.tokenizer import train_tokenizer
+from training.tokenizer import TokenizerError, train_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADER = LoaderConfig(seq_len=128, pair_len=48, batch_size=32, bitext_share=0.5, pair_share=0.75, heldout_fraction=0.1)
@@ -208,6 +208,8 @@ def test_errors_are_one_line(sample_build, tmp_path, tokenizer_file):
             train(str(sample_build), tmp_path / "r", config(1), LOADER, device="cuda")
     with pytest.raises(TrainError, match="holds no run"):
         train(str(sample_build), tmp_path / "nothing", config(1), LOADER, device="cpu", resume=True)
+    with pytest.raises(TokenizerError, match="cannot train a 300-piece tokenizer .*: .*Vocabulary size is smaller"):
+        train(str(sample_build), tmp_path / "r3", config(1, vocab_size=300, tokenizer_chars=100_000), LOADER, device="cpu")
     cli = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "--data", str(tmp_path / "absent"),
                           "--out", str(tmp_path / "r2"), "--steps", "1", "--device", "cpu"],
                          cwd=ROOT, env=polycorp_env(), capture_output=True, text=True, timeout=120)
