@@ -415,13 +415,13 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
             optimizer.zero_grad(set_to_none=True)
             step += 1
             window["steps"] += 1
-            logging = step % train_config.log_every == 0 or step == train_config.steps
-            if logging and dev.type == "cuda":
+            log_now = step % train_config.log_every == 0 or step == train_config.steps
+            if log_now and dev.type == "cuda":
                 # the CPU queues steps ahead of the GPU: wait for them, or the window's time would
                 # miss the GPU work still queued (and tokens/s overstate); _log waits anyway
                 torch.cuda.synchronize(dev)
             window["time"] += time.monotonic() - t0
-            if logging:
+            if log_now:
                 _log(window, step, train_config, scheduler, float(grad_norm), flops, started, metrics, quiet, d, dev)
                 window = {"tokens": 0, "time": 0.0, "steps": 0, "losses": {}}
             # ranks agree on stopping at log steps (a collective and a GPU sync: not every step) —
