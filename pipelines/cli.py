@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         rest = configure(beam_args)  # e.g. a FileSystem for a storage scheme, here as on workers
-    except ImportError as e:
+    except (ImportError, StorageError) as e:
         print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
         return 2
     if args.command in ("train", "eval", "report"):  # no pipeline: only the plugins were for them

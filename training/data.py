@@ -679,7 +679,10 @@ def _end_open_workers() -> None:
     forever at exit. This handler, registered after that one (torch imports multiprocessing first),
     runs before it and shuts the workers down as the DataLoader does."""
     for batches in list(_OPEN):
-        batches._shutdown_workers()
+        try:
+            batches._shutdown_workers()
+        except Exception:  # noqa: BLE001 — one broken loader must not leave the others' workers running
+            pass
 
 
 class StreamingLoader:

@@ -29,9 +29,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
-from training.data import sampling_probs
+from training.data import ShardError, sampling_probs
 from training.split import is_heldout
 from transforms import fs
+from transforms.manifest import shard_problem
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
 UNK, BOS, EOS, PAD = 0, 1, 2, 3
@@ -69,17 +70,21 @@ def sample_lines(build_dir: str | os.PathLike, max_chars: int, alpha: float, see
 
 def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: float, seed: int,
                        heldout_fraction: float) -> Iterator[tuple[str, str]]:
-    """(language, line) of the sample. Shards are visited in a seeded order, row group by row group."""
+    """(language, line) of the sample. Shards are visited in a seeded order, row group by row group,
+    each checked against its manifest sha256 first (a corrupt or missing one: ShardError naming it)."""
     manifest = read_manifest(build_dir)
     probs = sampling_probs(language_sizes(manifest), alpha)
     rng = random.Random(seed)
     for lang, p in probs.items():
         budget = int(max_chars * p)
-        shards = sorted(s["path"] for s in manifest["shards"] if s["kind"] == "docs" and s.get("lang") == lang)
+        shards = sorted((s["path"], s["sha256"]) for s in manifest["shards"] if s["kind"] == "docs" and s.get("lang") == lang)
         rng.shuffle(shards)
-        for path in shards:
+        for path, sha256 in shards:
             if budget <= 0:
                 break
+            problem = shard_problem(fs.join(str(build_dir), path), sha256)
+            if problem:
+                raise ShardError(problem)
             with fs.open_read(fs.join(str(build_dir), path)) as raw, pq.ParquetFile(raw) as f:
                 for group in range(f.num_row_groups):
                     table = f.read_row_group(group, columns=["id", "text"])
@@ -103,9 +108,18 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
         raise TokenizerError(f"{build_dir} holds no documents to train a tokenizer on")
     model = io.BytesIO()
     spm.set_random_generator_seed(seed)
+    failed: list[BaseException] = []  # SentencePiece turns what its iterator raises into a RuntimeError
+
+    def lines() -> Iterator[str]:
+        try:
+            yield from sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction)
+        except BaseException as e:  # a storage error, a corrupt shard, Ctrl-C: re-raised as itself below
+            failed.append(e)
+            raise
+
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction),
+            sentence_iterator=lines(),
             model_writer=model, model_type=model_type, vocab_size=vocab_size, hard_vocab_limit=False,
             character_coverage=0.9995, byte_fallback=True, split_digits=True,
             normalization_rule_name="identity", remove_extra_whitespaces=False,
@@ -114,6 +128,8 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
             num_threads=min(4, os.cpu_count() or 1), seed_sentencepiece_size=200_000, minloglevel=2,
         )
     except RuntimeError as e:  # e.g. a vocabulary smaller than the characters it must cover
+        if failed:
+            raise failed[0] from None
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TokenizerError(f"SentencePiece cannot train a {vocab_size}-piece tokenizer on {build_dir}: {reason}") from None
     tmp = f"{out_path}.part"

@@ -1,7 +1,8 @@
 """Local files through the few calls of Beam's `FileSystems` that `transforms.fs` makes: what `fs`
 uses when apache_beam is not installed — a training machine with torch but no Beam (a GPU image)
 trains, tokenizes and evaluates builds on its local disk. A URL there is a one-line `StorageError`
-(through `fs`) asking for apache-beam."""
+(through `fs`) asking for apache-beam. `match` takes globs only (a directory named without one
+matches nothing), and hidden files match only a pattern that names the dot."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from types import SimpleNamespace
 
 
 class BeamIOError(OSError):
-    """Never raised here; named so that `fs` catches the same errors with or without Beam."""
+    """What `fs` turns into a one-line StorageError, with or without Beam."""
+
+    def __init__(self, message: str, exception_details: dict | None = None):
+        super().__init__(message)
+        self.exception_details = exception_details or {}
 
 
 class CompressionTypes:
@@ -65,12 +70,22 @@ class FileSystems:
     @staticmethod
     def get_filesystem(path: str) -> SimpleNamespace:
         _local(path)
-        return SimpleNamespace(metadata=lambda p: SimpleNamespace(size_in_bytes=os.path.getsize(p)))
+        return SimpleNamespace(metadata=lambda p: SimpleNamespace(size_in_bytes=_size(p)))
 
     @staticmethod
     def delete(paths: list[str]) -> None:
         for path in map(_local, paths):
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            else:
-                os.remove(path)
+            try:
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+            except OSError as e:
+                raise BeamIOError(f"delete {path} failed", {path: e}) from None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError as e:
+        raise BeamIOError(f"metadata of {path} failed", {path: e}) from None

@@ -4,11 +4,13 @@ with language tags and task tokens as single pieces, never reading held-out docu
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow.dataset as ds
 import pytest
 
-from training.data import sampling_probs
+from tests.helpers import flip_middle_byte
+from training.data import ShardError, sampling_probs
 from training.split import is_heldout
 from training.tokenizer import (
     TASK_TOKENS, Tokenizer, TokenizerError, language_sizes, sample_by_language, train_tokenizer,
@@ -86,3 +88,30 @@ def test_missing_build_and_missing_model_are_one_line_errors(tmp_path):
         train_tokenizer(tmp_path, tmp_path / "t.model")
     with pytest.raises(TokenizerError, match="no tokenizer at"):
         Tokenizer(tmp_path / "absent.model")
+
+
+def test_a_corrupt_shard_is_named_not_handed_to_sentencepiece(sample_build, tmp_path):
+    """SentencePiece turns what its sentence iterator raises into RuntimeError("INTERNAL: …"): a
+    corrupt docs shard must come out as the loader's ShardError naming it, before any of it is read."""
+    build = tmp_path / "corpus"
+    shutil.copytree(sample_build, build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    shard = next(s["path"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"])
+    flip_middle_byte(build / shard)
+    with pytest.raises(ShardError, match=f"shard {build / shard} does not match its sha256"):
+        train_tokenizer(build, tmp_path / "tokenizer.model", vocab_size=2000, max_chars=10_000_000)
+    assert not (tmp_path / "tokenizer.model").exists()
+
+
+def test_an_error_while_sampling_comes_out_as_itself(sample_build, tmp_path, monkeypatch):
+    """Not as SentencePiece's RuntimeError("INTERNAL: …") nor as a TokenizerError blaming it."""
+    import training.tokenizer as tokenizer_module
+    from transforms.fs import StorageError
+
+    def failing(*args, **kwargs):
+        yield "a first line of text"
+        raise StorageError("cannot reach gs://bucket/corpus/docs/part-0.parquet: connection reset")
+
+    monkeypatch.setattr(tokenizer_module, "sample_lines", failing)
+    with pytest.raises(StorageError, match="connection reset"):
+        train_tokenizer(sample_build, tmp_path / "tokenizer.model", vocab_size=2000)

@@ -70,8 +70,10 @@ def test_cli_train_and_eval_errors_are_one_line_without_beam(tmp_path):
 
     remote = cli("train", "--data", "gs://bucket/corpus", "--out", str(tmp_path / "run"), "--device", "cpu")
     missing = cli("eval", "--run", str(tmp_path / "absent"))
-    for result, says in ((remote, "apache-beam is not installed here"), (missing, "holds no run")):
-        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    option = cli("train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--beam_plugins", "a.B")
+    for result, code, says in ((remote, 1, "apache-beam is not installed here"), (missing, 1, "holds no run"),
+                               (option, 2, "--beam_plugins a.B: Beam options and plugins need apache-beam")):
+        assert result.returncode == code and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert says in result.stderr
 
 
