@@ -29,6 +29,24 @@ def _share_cores() -> None:
 
 _share_cores()
 
+# Modules whose tests share module fixtures too costly to compute on every xdist worker
+# (test_loop's `runs`: 2 × 100 training steps). Its tests go to one worker; every other test is
+# scheduled on its own, as with `--dist load`. (xdist_group marks would say this, but pytest 9.2
+# no longer lets xdist 3.8 tag node ids with their group, so `--dist loadgroup` does not group.)
+ONE_WORKER_MODULES = ("tests/training/test_loop.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return Scheduler(config, log)
+
 
 @pytest.fixture(scope="session")
 def config():
