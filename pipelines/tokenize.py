@@ -37,6 +37,7 @@ from training.data import TOKENS_FORMAT, LoaderConfig, ShardError, read_manifest
 from training.loop import TrainConfig, train_run_tokenizer
 from training.tokenizer import Tokenizer
 from transforms import fs
+from transforms.manifest import missing_shard
 from transforms.tokenize import TokenizeError, TokenizeShards, write_results
 
 TOKENIZER_FILE = "tokenizer.model"
@@ -63,9 +64,9 @@ def plan_tokenize(build_dir: str, out_dir: str, tokenizer: str | None = None, ov
     if not shards:
         raise TokenizeError(f"{build_dir} holds no docs or bitext shards to tokenize")
     for entry in shards:  # before a tokenizer is trained on them; corrupt ones are found while tokenizing
-        if not fs.exists(fs.join(build_dir, entry["path"])):
-            raise ShardError(f"shard {fs.join(build_dir, entry['path'])} listed in manifest.json is missing; "
-                             "restore it or rebuild the corpus")
+        problem = missing_shard(fs.join(build_dir, entry["path"]))
+        if problem:
+            raise ShardError(problem)
     if out_dir == build_dir or build_dir.startswith(out_dir + "/"):
         raise TokenizeError(f"--out {out_dir} would replace the build {build_dir}: write the token shards elsewhere")
     replaces = fs.check_output(out_dir, overwrite, TokenizeError)

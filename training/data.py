@@ -206,10 +206,8 @@ def shard_counts(root: str, entry: dict, kind: str, fraction: float, verify: boo
     only once its bytes match the manifest's sha256. Reads the footer and, when rows are held out,
     the id columns; a missing shard is a ShardError either way."""
     path = fs.join(root, entry["path"])
-    if verify:
+    if verify or not fs.exists(path):  # a missing shard: the same one-line error either way
         verify_shard(path, entry["sha256"], remedy)
-    elif not fs.exists(path):
-        verify_shard(path, entry["sha256"], remedy)  # the same one-line error
     with fs.open_read(path) as raw, pq.ParquetFile(raw) as f:
         groups = range(f.num_row_groups)
         if fraction <= 0:
@@ -354,10 +352,6 @@ def slot_index(rank: int, worker: int, num_workers: int) -> int:
     return rank * num_workers + worker
 
 
-def stored_ids(ids: np.ndarray) -> list[int]:
-    return ids.tolist()
-
-
 def column_values(column: pa.ChunkedArray) -> list:
     """Python values; a list column (token ids) as one int32 array per row, not Python lists."""
     return list(column.to_numpy(zero_copy_only=False)) if pa.types.is_list(column.type) else column.to_pylist()
@@ -377,7 +371,7 @@ class RowStream:
         self.num_slots = num_slots
         self.per_epoch = parts_per_epoch(source, num_slots)
         self.cursor = [slot, 0]
-        self.ids = None if encode is None else stored_ids if plan.tokens_dir else encode
+        self.ids = None if plan.tokens_dir else encode  # stored ids come as they are (int32 arrays)
         self.is_text = [c in TOKEN_COLUMNS for c in columns]
         self._epoch: tuple[int, list[Part]] = (-1, [])
         self._part: tuple[int, list[tuple]] = (-1, [])

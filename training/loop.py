@@ -344,7 +344,7 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
         run_dir, build_dir, train_config, loader_config, resume, d, steps, tokens_dir)
     # shards are checked once per node (its first local rank; the others wait for its verdict): ranks
     # of a node read the same files, and hashing a corpus per rank would multiply the start-up time
-    verify = d.world_size == 1 or int(os.environ.get("LOCAL_RANK", "0")) == 0
+    verify = d.local_rank == 0
     failure = None
     try:
         dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,

@@ -29,10 +29,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
-from training.data import ShardError, sampling_probs
+from training.data import sampling_probs, verify_shard
 from training.split import is_heldout
 from transforms import fs
-from transforms.manifest import shard_problem
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
 UNK, BOS, EOS, PAD = 0, 1, 2, 3
@@ -82,9 +81,7 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
         for path, sha256 in shards:
             if budget <= 0:
                 break
-            problem = shard_problem(fs.join(str(build_dir), path), sha256)
-            if problem:
-                raise ShardError(problem)
+            verify_shard(fs.join(str(build_dir), path), sha256)
             with fs.open_read(fs.join(str(build_dir), path)) as raw, pq.ParquetFile(raw) as f:
                 for group in range(f.num_row_groups):
                     table = f.read_row_group(group, columns=["id", "text"])

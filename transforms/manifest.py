@@ -19,10 +19,16 @@ def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str],
                 yield from f.read_row_group(group, columns=[c for c in columns if c in names]).to_pylist()
 
 
+def missing_shard(path: str, remedy: str = "restore it or rebuild the corpus") -> str | None:
+    """None when the file at `path` exists; otherwise one line naming it."""
+    return None if fs.exists(path) else f"shard {path} listed in manifest.json is missing; {remedy}"
+
+
 def shard_problem(path: str, sha256: str, remedy: str = "restore it or rebuild the corpus") -> str | None:
     """None when the file at `path` has the sha256 its manifest lists; otherwise one line naming it."""
-    if not fs.exists(path):
-        return f"shard {path} listed in manifest.json is missing; {remedy}"
+    missing = missing_shard(path, remedy)
+    if missing:
+        return missing
     if fs.sha256(path) != sha256:
         return f"shard {path} does not match its sha256 in manifest.json (corrupt or changed); {remedy}"
     return None
