@@ -328,7 +328,7 @@ def cpu_hours(pages: float, docs_per_cpu_s: float) -> float:
 
 
 def run_lid(args) -> dict | None:
-    print(f"\nlanguage ID: raw fastText vs the Beam stage (kept texts from polycorp's output) …", flush=True)
+    print("\nlanguage ID: raw fastText vs the Beam stage (kept texts from polycorp's output) …", flush=True)
     docs = load_kept_docs(os.path.join(WORK, "polycorp-out"), args.lid_texts)
     if not docs:
         print("  no kept documents in benchmarks/work/polycorp-out: skipped")

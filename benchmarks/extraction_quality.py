@@ -205,7 +205,7 @@ def main() -> int:
         q, s = results[name]["quality"]["all"], results[name]["speed"]
         print(f"{name:<34} {q['precision']:>6.4f} {q['recall']:>6.4f} {q['f1']:>6.4f} {q['empty']:>6} "
               f"{s['pages_per_cpu_s']:>12.1f}")
-    print(f"\nF1 per language (P/R in the JSON):")
+    print("\nF1 per language (P/R in the JSON):")
     short = ["resiliparse", "traf. datatrove", "traf. defaults"]
     print(f"{'lang':<6} {'pages':>5} " + " ".join(f"{s:>16}" for s in short))
     for lang in langs:

@@ -290,7 +290,7 @@ def cmd_demo(args, beam_args: list[str]) -> int:
 
     from pipelines.build import plan_build, run_build
     from pipelines.crawl import run_crawl
-    from pipelines.sample_site import SampleSite
+    from pipelines.sample_site import DEMO_PORT, SampleSite
     from transforms.crawl import CrawlConfig
     from transforms.fetch import FetchConfig
 
@@ -298,8 +298,10 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     crawl_dir, corpus = os.path.join(out, "crawl"), os.path.join(out, "corpus")
     shutil.rmtree(crawl_dir, ignore_errors=True)  # the demo always starts from a fresh crawl
     start = time.monotonic()
-    with SampleSite() as site:
-        print(f"serving the bundled sample at {site.base}/ ; crawling it", file=sys.stderr)
+    with SampleSite(prefer_port=DEMO_PORT) as site:
+        taken = "" if site.base.endswith(f":{DEMO_PORT}") else (
+            f" (port {DEMO_PORT} is taken, so URLs and the held-out documents differ from other demo runs)")
+        print(f"serving the bundled sample at {site.base}/{taken} ; crawling it", file=sys.stderr)
         config = CrawlConfig(fetch=FetchConfig(allowed_addresses=("127.0.0.1",)), delay=0.0,
                              max_pages=5000, max_depth=6, same_host=True)
         with _crawl_progress(config.max_pages, enabled=True, beam_args=[]):

@@ -19,6 +19,9 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from pipelines.sample import SAMPLE_WARC
 
 SAMPLE_SITE = "https://manpages.example.org"
+# the demo's port when free: pages keep their URLs from one demo run to the next, and with them the
+# documents held out for evaluation (training/split.py); below Linux's ephemeral range
+DEMO_PORT = 18642
 
 
 def load_site(warc_path=SAMPLE_WARC) -> dict[str, tuple[int, list[tuple[str, str]], bytes]]:
@@ -55,13 +58,18 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 class LocalServer:
-    """A threaded HTTP server on a loopback address (port chosen by the OS), serving while in a
-    `with` block; `base` is its http://host:port."""
+    """A threaded HTTP server on a loopback address, serving while in a `with` block; `base` is its
+    http://host:port. The port is `prefer_port` when that one is free, otherwise one the OS chooses."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", prefer_port: int = 0):
         self.requests: list[tuple[str, float]] = []  # (path, monotonic time) of every request
         self.lock = threading.Lock()
-        self.server = _Server((host, 0), handler)
+        try:
+            self.server = _Server((host, prefer_port), handler)
+        except OSError:  # taken (or not ours to bind)
+            if not prefer_port:
+                raise
+            self.server = _Server((host, 0), handler)
         self.base = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -85,9 +93,9 @@ class LocalServer:
 class SampleSite(LocalServer):
     """`with SampleSite() as site:` serves the sample at `site.base` until the block ends."""
 
-    def __init__(self, warc_path=SAMPLE_WARC, host: str = "127.0.0.1"):
+    def __init__(self, warc_path=SAMPLE_WARC, host: str = "127.0.0.1", prefer_port: int = 0):
         self.pages = load_site(warc_path)
-        super().__init__(self._handler(), host)
+        super().__init__(self._handler(), host, prefer_port)
 
     def index(self, prefix: str) -> bytes | None:
         below = sorted({p[len(prefix):].split("/")[0] + ("/" if "/" in p[len(prefix):] else "")

@@ -6,7 +6,7 @@ so that training jobs read ids instead of encoding text (`polycorp train --token
 
 Output (`transforms/tokenize.py` for the shards' contract):
 
-    TOKENS_DIR/manifest.json           written last: {"format": "polycorp-tokens/1", "created", "build",
+    TOKENS_DIR/manifest.json           written last: {"format": "polycorp-tokens/2", "created", "build",
                                        "build_fingerprint", "tokenizer": {"path", "sha256", and
                                        "copied_from" (--tokenizer) or "trained" (its settings)},
                                        "shards": [{"path", "kind", "lang"|"pair", "source_sha256", "rows",

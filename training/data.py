@@ -80,7 +80,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from training.split import is_heldout, pair_is_heldout
+from training.split import HELDOUT_COLUMNS, row_is_heldout
 from transforms import fs
 from transforms.manifest import shard_problem
 
@@ -90,8 +90,7 @@ DOCS_COLUMNS = ("text",)
 BITEXT_COLUMNS = ("src_lang", "tgt_lang", "src_text", "tgt_text")
 TOKEN_COLUMNS = {"text": "ids", "src_text": "src_ids", "tgt_text": "tgt_ids"}  # a text column's ids in a token shard
 PARTITION_OF = {"docs": "lang", "bitext": "pair"}
-ID_COLUMNS = {"docs": ("id",), "bitext": ("src_doc_id", "tgt_doc_id")}  # what held-out rows are known by
-TOKENS_FORMAT = "polycorp-tokens/1"
+TOKENS_FORMAT = "polycorp-tokens/2"  # /2: with the URL columns held-out rows are known by
 # first seed words, so the RNGs of unit order, row order and batch draws never coincide
 _UNITS, _ROWS, _BATCH = 1, 2, 3
 
@@ -126,9 +125,10 @@ class LoaderConfig:
             raise ValueError(f"bitext_share and pair_share are shares in [0, 1], got {self}")
 
     def composition(self, has_bitext: bool) -> dict[str, int]:
-        """Examples of each kind in every batch; bitext's share goes to lm when the build has none."""
-        n_bitext = round(self.batch_size * self.bitext_share) if has_bitext else 0
-        n_pair = round(n_bitext * self.pair_share)
+        """Examples of each kind in every batch, shares rounded half up (10 × 0.25 → 3, 14 × 0.25 → 4;
+        Python's round would give 2 and 4); bitext's share goes to lm when the build has none."""
+        n_bitext = math.floor(self.batch_size * self.bitext_share + 0.5) if has_bitext else 0
+        n_pair = math.floor(n_bitext * self.pair_share + 0.5)
         return {"lm": self.batch_size - n_bitext, "mt": n_bitext - n_pair, "pair": n_pair}
 
 
@@ -189,7 +189,7 @@ def read_manifest(build_dir: str) -> dict:
     Beam's FileSystems reach (gs://, s3://)."""
     path = fs.join(build_dir, "manifest.json")
     if not fs.exists(path):
-        raise DataError(f"{build_dir} is not a complete build (no manifest.json); run polycorp build first")
+        raise DataError(f"{build_dir} is not a finished build (no manifest.json): run `polycorp build` first")
     return fs.read_json(path)
 
 
@@ -212,7 +212,7 @@ def shard_counts(root: str, entry: dict, kind: str, fraction: float, verify: boo
         groups = range(f.num_row_groups)
         if fraction <= 0:
             return [f.metadata.row_group(i).num_rows for i in groups]
-        return [len(training_rows(f.read_row_group(i, columns=list(ID_COLUMNS[kind])), kind, fraction)) for i in groups]
+        return [len(training_rows(f.read_row_group(i, columns=list(HELDOUT_COLUMNS[kind])), kind, fraction)) for i in groups]
 
 
 def training_shards(manifest: dict) -> list[dict]:
@@ -261,15 +261,11 @@ def read_row_group(path: str, row_group: int, columns: tuple[str, ...]) -> pa.Ta
 
 def training_rows(table: pa.Table, kind: str, fraction: float) -> np.ndarray:
     """Indices of a row group's rows not held out for evaluation (`training.split`): a document by
-    its id, a pair when either of its documents is. `table` needs the ID_COLUMNS when fraction > 0."""
+    its URL, a pair when either of its documents is. `table` needs the HELDOUT_COLUMNS when fraction > 0."""
     if fraction <= 0:
         return np.arange(table.num_rows)
-    if kind == "docs":
-        held = [is_heldout(i, fraction) for i in table.column("id").to_pylist()]
-    else:
-        held = [pair_is_heldout(s, t, fraction)
-                for s, t in zip(table.column("src_doc_id").to_pylist(), table.column("tgt_doc_id").to_pylist())]
-    return np.flatnonzero(~np.asarray(held, dtype=bool))
+    rows = zip(*(table.column(c).to_pylist() for c in HELDOUT_COLUMNS[kind]))
+    return np.flatnonzero(~np.fromiter((row_is_heldout(r, fraction) for r in rows), dtype=bool, count=table.num_rows))
 
 
 VERIFY_THREADS = 8  # shards checked at once: hashing and Parquet reads release the GIL
@@ -401,7 +397,7 @@ class RowStream:
         part = self._epoch[1][index]
         unit, kind, fraction = self.source.units[part.unit], self.source.kind, self.plan.heldout_fraction
         names = tuple(TOKEN_COLUMNS.get(c, c) for c in self.columns) if self.plan.tokens_dir else self.columns
-        ids = ID_COLUMNS[kind] if fraction > 0 else ()
+        ids = HELDOUT_COLUMNS[kind] if fraction > 0 else ()
         table = read_row_group(fs.join(self.plan.shards_dir, unit.path), unit.row_group, names + ids)
         kept = training_rows(table, kind, fraction)
         table = table.take(kept[part_rows(self.source, part, self.seed, epoch)])
@@ -598,15 +594,21 @@ class StreamingDataset(IterableDataset):
     `tokenizer`: `encode(str) -> list[int]`, ints `bos_id, eos_id, pad_id, sep_id`, `lang_id(lang)`,
     and with `tokens_dir` (token-id shards of the build, `polycorp tokenize`, read instead of its
     text) `path`: its model file, the one the token shards were made with (checked by sha256).
-    Shards are verified here (unless `verify` is False: the training loop verifies once per node),
-    so a bad build fails before training starts."""
+    Shards are verified here (`load_plan`), so a bad build fails before training starts, unless
+    the caller hands over the `plan` it loaded (the training loop: once per node, before it trains
+    the tokenizer) or `verify` is False."""
 
     def __init__(self, build_dir: str, tokenizer, config: LoaderConfig = LoaderConfig(),
                  rank: int | None = None, world_size: int | None = None, tokens_dir: str | None = None,
-                 verify: bool = True):
+                 verify: bool = True, plan: Plan | None = None):
         if tokens_dir is not None:
             check_tokenizer(tokens_dir, tokenizer)  # before the shards' long verification
-        self.plan = load_plan(build_dir, config.heldout_fraction, tokens_dir, verify)
+        if plan is None:
+            plan = load_plan(build_dir, config.heldout_fraction, tokens_dir, verify)
+        elif (plan.build_dir, plan.heldout_fraction, plan.tokens_dir) != (build_dir, config.heldout_fraction, tokens_dir):
+            raise ValueError(f"the plan is of {plan.build_dir} (held out {plan.heldout_fraction}, tokens "
+                             f"{plan.tokens_dir}), not of {build_dir} ({config.heldout_fraction}, {tokens_dir})")
+        self.plan = plan
         self.tokenizer, self.config = tokenizer, config
         default = default_rank()
         self.rank = default[0] if rank is None else rank

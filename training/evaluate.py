@@ -21,7 +21,7 @@ import torch
 
 from training.loop import TrainError, checkpoint_dirs, resolve_device, init_distributed
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
-from training.split import is_heldout, pair_is_heldout
+from training.split import HELDOUT_COLUMNS, heldout
 from training.tokenizer import Tokenizer
 from transforms import fs
 from transforms.manifest import manifest_rows
@@ -48,8 +48,8 @@ def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int
     langs = sorted({s["lang"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"]})
     out = {}
     for lang in langs:  # stops reading a language once it has per_lang documents
-        rows = manifest_rows(str(build_dir), manifest, "docs", ["id", "text"], ("lang", lang))
-        texts = list(itertools.islice((r["text"] for r in rows if is_heldout(r["id"], fraction)), per_lang))
+        rows = manifest_rows(str(build_dir), manifest, "docs", ["text", *HELDOUT_COLUMNS["docs"]], ("lang", lang))
+        texts = list(itertools.islice((r["text"] for r in rows if heldout("docs", r, fraction)), per_lang))
         if texts:
             out[lang] = texts
     return out
@@ -62,11 +62,11 @@ def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: in
     out = {}
     for pair in pairs:
         seen_src, seen_tgt, rows = set(), set(), []
-        for r in manifest_rows(str(build_dir), manifest, "bitext", ["src_text", "tgt_text", "src_doc_id", "tgt_doc_id"],
+        for r in manifest_rows(str(build_dir), manifest, "bitext", ["src_text", "tgt_text", *HELDOUT_COLUMNS["bitext"]],
                                ("pair", pair)):
             if len(rows) >= per_pair:
                 break
-            if (pair_is_heldout(r["src_doc_id"], r["tgt_doc_id"], fraction)
+            if (heldout("bitext", r, fraction)
                     and r["src_text"] not in seen_src and r["tgt_text"] not in seen_tgt):
                 seen_src.add(r["src_text"])
                 seen_tgt.add(r["tgt_text"])

@@ -45,7 +45,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from training.data import DataError, LoaderConfig, StreamingDataset, StreamingLoader, read_tokens_manifest
+from training.data import (DataError, LoaderConfig, Plan, StreamingDataset, StreamingLoader, check_tokenizer, load_plan,
+                           read_tokens_manifest)
 from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
 from training.tokenizer import Tokenizer, train_tokenizer
 from transforms import fs
@@ -286,20 +287,38 @@ def _tokens(batch: dict, pad_id: int) -> int:
     return total
 
 
-def train_run_tokenizer(build_dir: str, path: str | os.PathLike, train: TrainConfig, loader: LoaderConfig) -> Tokenizer:
+def train_run_tokenizer(build_dir: str, path: str | os.PathLike, train: TrainConfig, loader: LoaderConfig,
+                        verify: bool = True) -> Tokenizer:
     """The tokenizer a run with these settings trains (`polycorp tokenize` trains the same one)."""
     return train_tokenizer(build_dir, path, vocab_size=train.vocab_size, alpha=loader.alpha,
-                           max_chars=train.tokenizer_chars, seed=train.seed, heldout_fraction=loader.heldout_fraction)
+                           max_chars=train.tokenizer_chars, seed=train.seed, heldout_fraction=loader.heldout_fraction,
+                           verify=verify)
+
+
+def agreed_plan(build_dir: str, loader: LoaderConfig, tokens_dir: str | None, d: Dist, device: torch.device) -> Plan:
+    """The loader's plan of the build (or its token shards), the shards checked once per node: by its
+    first local rank, whose verdict the other ranks wait for — ranks of a node read the same files,
+    and hashing a corpus per rank would multiply the start-up time. A failed check stops every rank."""
+    failure = plan = None
+    try:
+        plan = load_plan(build_dir, loader.heldout_fraction, tokens_dir, verify=d.local_rank == 0)
+    except DataError as e:
+        failure = e
+    if _agree(failure is not None, d, device):
+        raise failure or DataError("a shard of the build failed its check on another rank; see that rank's error")
+    return plan
 
 
 def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
-                d: Dist, steps: int | None = None,
-                tokens_dir: str | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer, str | None]:
+                d: Dist, device: torch.device, steps: int | None = None,
+                tokens_dir: str | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer, str | None, Plan]:
     """config.json and tokenizer.model of the run: written for a new run (the tokenizer trained on
     rank 0 while the others wait, or copied from `tokens_dir`, unless a tokenizer.model was put in
     RUN_DIR beforehand), read back when resuming — the saved settings win, except `steps` when
     given (a longer run; the cosine schedule then follows the new length) and `tokens_dir` (the
-    saved one when not given). Returns the settings, the tokenizer and the token shards' directory."""
+    saved one when not given). The shards are checked (`agreed_plan`) before the tokenizer is
+    trained, which then samples them unchecked: a bad shard stops the run at once, and none is
+    hashed twice. Returns the settings, the tokenizer, the token shards' directory and the plan."""
     config_path = run_dir / "config.json"
     tokenizer_path = run_dir / "tokenizer.model"
     if resume:
@@ -319,14 +338,19 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         train = replace(train, steps=steps)
     if tokens_dir is not None:
         read_tokens_manifest(tokens_dir)  # a one-line error before anything is written
+        if d.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if not tokenizer_path.exists():
+                fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
+        barrier(d)
+        check_tokenizer(tokens_dir, Tokenizer(tokenizer_path))  # before the shards' long check
+    plan = agreed_plan(build_dir, loader, tokens_dir, d, device)
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not tokenizer_path.exists() and tokens_dir is not None:
-            fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
-        elif not tokenizer_path.exists():
-            train_run_tokenizer(build_dir, tokenizer_path, train, loader)
+        if not tokenizer_path.exists():  # rank 0 is its node's first local rank: it checked the shards
+            train_run_tokenizer(build_dir, tokenizer_path, train, loader, verify=d.local_rank != 0)
     barrier(d)
-    return train, loader, Tokenizer(tokenizer_path), tokens_dir
+    return train, loader, Tokenizer(tokenizer_path), tokens_dir, plan
 
 
 def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig = TrainConfig(),
@@ -340,19 +364,10 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
     run_dir = Path(run_dir)
     d = init_distributed("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
     dev = resolve_device(device, d)
-    train_config, loader_config, tokenizer, tokens_dir = prepare_run(
-        run_dir, build_dir, train_config, loader_config, resume, d, steps, tokens_dir)
-    # shards are checked once per node (its first local rank; the others wait for its verdict): ranks
-    # of a node read the same files, and hashing a corpus per rank would multiply the start-up time
-    verify = d.local_rank == 0
-    failure = None
-    try:
-        dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
-                                   tokens_dir=tokens_dir, verify=verify)
-    except DataError as e:
-        failure = e
-    if _agree(failure is not None, d, dev):
-        raise failure or DataError("a shard of the build failed its check on another rank; see that rank's error")
+    train_config, loader_config, tokenizer, tokens_dir, plan = prepare_run(
+        run_dir, build_dir, train_config, loader_config, resume, d, dev, steps, tokens_dir)
+    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
+                               tokens_dir=tokens_dir, plan=plan)
     loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
     if dataset.composition["pair"] == 1 and d.main:
         print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "

@@ -1,24 +1,38 @@
 """Which documents and sentence pairs are held out of training (for `polycorp eval`).
 
-A document is held out when a stable hash of its id falls below the fraction: the same documents
-for every run on the same build, whatever the number of ranks and workers. A sentence pair is held
-out when either of its documents is, so a held-out pair's sentences are never seen as a pair in
-training (one side may still be read as monolingual text when only the other document is held
-out: the retrieval task never sees the pair).
+A document is held out when a stable hash of its URL falls below the fraction (of its id when it
+has no URL): the same documents for every run on the same build, whatever the number of ranks and
+workers — and the same pages in every build, since a page crawled again keeps its URL while its
+record, and so its id, is new. Keyed by id, a page held out of one scheduled build would be trained
+on in the next one's run. A sentence pair is held out when either of its documents is, so a
+held-out pair's sentences are never seen as a pair in training (one side may still be read as
+monolingual text when only the other document is held out: the retrieval task never sees the pair).
 """
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import xxhash
 
 _SCALE = 1 << 32
+# a row's documents, each as (url, id): what its held-out status is computed from
+HELDOUT_COLUMNS = {"docs": ("url", "id"), "bitext": ("src_url", "src_doc_id", "tgt_url", "tgt_doc_id")}
 
 
-def is_heldout(doc_id: str, fraction: float) -> bool:
+def is_heldout(key: str, fraction: float) -> bool:
+    """`key`: a document's URL, or its id when it has none (`row_is_heldout` chooses)."""
     if fraction <= 0:
         return False
-    return xxhash.xxh32_intdigest(doc_id.encode("utf-8"), seed=0x5EED) < fraction * _SCALE
+    return xxhash.xxh32_intdigest(key.encode("utf-8"), seed=0x5EED) < fraction * _SCALE
 
 
-def pair_is_heldout(src_doc_id: str, tgt_doc_id: str, fraction: float) -> bool:
-    return is_heldout(src_doc_id, fraction) or is_heldout(tgt_doc_id, fraction)
+def row_is_heldout(values: Sequence, fraction: float) -> bool:
+    """`values`: a row's HELDOUT_COLUMNS in order, (url, id) per document; held out when any of
+    its documents is."""
+    return any(is_heldout(values[i] or values[i + 1], fraction) for i in range(0, len(values), 2))
+
+
+def heldout(kind: str, row: Mapping, fraction: float) -> bool:
+    """Whether a `docs` or `bitext` row (a dict with at least its HELDOUT_COLUMNS) is held out."""
+    return row_is_heldout([row[c] for c in HELDOUT_COLUMNS[kind]], fraction)

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import sentencepiece as spm
 
 from training.data import sampling_probs, verify_shard
-from training.split import is_heldout
+from training.split import row_is_heldout
 from transforms import fs
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
@@ -62,15 +62,16 @@ def language_sizes(manifest: dict) -> dict[str, int]:
 
 
 def sample_lines(build_dir: str | os.PathLike, max_chars: int, alpha: float, seed: int,
-                 heldout_fraction: float) -> Iterator[str]:
+                 heldout_fraction: float, verify: bool = True) -> Iterator[str]:
     """Lines (paragraphs) of training documents, each language up to its character budget."""
-    return (line for _, line in sample_by_language(build_dir, max_chars, alpha, seed, heldout_fraction))
+    return (line for _, line in sample_by_language(build_dir, max_chars, alpha, seed, heldout_fraction, verify))
 
 
 def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: float, seed: int,
-                       heldout_fraction: float) -> Iterator[tuple[str, str]]:
+                       heldout_fraction: float, verify: bool = True) -> Iterator[tuple[str, str]]:
     """(language, line) of the sample. Shards are visited in a seeded order, row group by row group,
-    each checked against its manifest sha256 first (a corrupt or missing one: ShardError naming it)."""
+    each checked against its manifest sha256 first (a corrupt or missing one: ShardError naming it)
+    unless `verify` is False (the caller has checked them: the training loop's `load_plan`)."""
     manifest = read_manifest(build_dir)
     probs = sampling_probs(language_sizes(manifest), alpha)
     rng = random.Random(seed)
@@ -81,12 +82,13 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
         for path, sha256 in shards:
             if budget <= 0:
                 break
-            verify_shard(fs.join(str(build_dir), path), sha256)
+            if verify:
+                verify_shard(fs.join(str(build_dir), path), sha256)
             with fs.open_read(fs.join(str(build_dir), path)) as raw, pq.ParquetFile(raw) as f:
                 for group in range(f.num_row_groups):
-                    table = f.read_row_group(group, columns=["id", "text"])
-                    for doc_id, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist()):
-                        if budget <= 0 or is_heldout(doc_id, heldout_fraction):
+                    table = f.read_row_group(group, columns=["url", "id", "text"])
+                    for url, doc_id, text in zip(*(table.column(c).to_pylist() for c in ("url", "id", "text"))):
+                        if budget <= 0 or row_is_heldout((url, doc_id), heldout_fraction):
                             continue
                         for line in text.split("\n"):
                             if line.strip() and budget > 0:
@@ -98,8 +100,9 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
 
 def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, vocab_size: int = 8000,
                     alpha: float = 0.3, max_chars: int = 50_000_000, seed: int = 0,
-                    heldout_fraction: float = 0.05, model_type: str = "unigram") -> "Tokenizer":
-    """Train on a sample of the build and write the model to `out_path` (atomically)."""
+                    heldout_fraction: float = 0.05, model_type: str = "unigram", verify: bool = True) -> "Tokenizer":
+    """Train on a sample of the build and write the model to `out_path` (atomically). `verify`:
+    check each docs shard sampled against its sha256 first (False: the caller has checked them)."""
     langs = list(language_sizes(read_manifest(build_dir)))
     if not langs:
         raise TokenizerError(f"{build_dir} holds no documents to train a tokenizer on")
@@ -109,7 +112,7 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
 
     def lines() -> Iterator[str]:
         try:
-            yield from sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction)
+            yield from sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction, verify)
         except BaseException as e:  # a storage error, a corrupt shard, Ctrl-C: re-raised as itself below
             failed.append(e)
             raise

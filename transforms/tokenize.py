@@ -4,8 +4,10 @@ A token shard mirrors one build shard, at the same relative path: the same row g
 same rows in the same order, so a training loader plans (shard, row group) units and held-out rows
 exactly as from the text (`training/data.py`). Columns:
 
-    docs:   id, ids                                               (string, list<int32>)
-    bitext: src_doc_id, tgt_doc_id, src_lang, tgt_lang, src_ids, tgt_ids
+    docs:   id, url, ids                                          (string, list<int32>)
+    bitext: src_doc_id, tgt_doc_id, src_url, tgt_url, src_lang, tgt_lang, src_ids, tgt_ids
+
+(ids and URLs: what the loader knows held-out rows by, `training/split.py`).
 
 `ids` is `tokenizer.encode(text)`: SentencePiece ids with no language tag, bos or eos — what the
 loader would encode itself. A shard is read and written one row group at a time (bounded memory),
@@ -33,9 +35,10 @@ from transforms.manifest import shard_problem
 
 IDS = pa.list_(pa.int32())
 SCHEMAS = {
-    "docs": pa.schema([("id", pa.string()), ("ids", IDS)]),
-    "bitext": pa.schema([("src_doc_id", pa.string()), ("tgt_doc_id", pa.string()), ("src_lang", pa.string()),
-                         ("tgt_lang", pa.string()), ("src_ids", IDS), ("tgt_ids", IDS)]),
+    "docs": pa.schema([("id", pa.string()), ("url", pa.string()), ("ids", IDS)]),
+    "bitext": pa.schema([("src_doc_id", pa.string()), ("tgt_doc_id", pa.string()), ("src_url", pa.string()),
+                         ("tgt_url", pa.string()), ("src_lang", pa.string()), ("tgt_lang", pa.string()),
+                         ("src_ids", IDS), ("tgt_ids", IDS)]),
 }
 TEXT_OF = {"ids": "text", "src_ids": "src_text", "tgt_ids": "tgt_text"}  # token column ← text column
 COMPRESSION, COMPRESSION_LEVEL = "zstd", 3  # the build's shard default

@@ -46,10 +46,10 @@ def doc_record(page: dict, index: int) -> Doc:
 
 def bitext_record(pair: str, a: str, b: str, index: int) -> Bitext:
     src_lang, tgt_lang = pair.split("-")
-    url = f"https://example.org/{pair}/{index}"
+    src_url, tgt_url = (f"https://example.org/{lang}/{pair}/{index}" for lang in (src_lang, tgt_lang))
     return Bitext(id=stable_hash(pair, a, b), src_lang=src_lang, tgt_lang=tgt_lang, src_text=a, tgt_text=b,
-                  score=1.0, src_url=url, tgt_url=url, src_doc_id=stable_hash(url, src_lang),
-                  tgt_doc_id=stable_hash(url, tgt_lang), method="gold/1-1")
+                  score=1.0, src_url=src_url, tgt_url=tgt_url, src_doc_id=stable_hash(src_url),
+                  tgt_doc_id=stable_hash(tgt_url), method="gold/1-1")
 
 
 def write_shards(out: Path, kind: str, partition: str, records: list, cls: type,

@@ -20,7 +20,7 @@ from training.data import (
     IGNORE, DataError, LoaderConfig, ResumeError, RowStream, ShardError, StreamingDataset, StreamingLoader,
     load_plan, slot_index,
 )
-from training.split import is_heldout, pair_is_heldout
+from training.split import is_heldout
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = LoaderConfig(seq_len=32, pair_len=16, batch_size=8, seed=7)  # 6 lm, 1 mt, 1 pair per batch
@@ -79,6 +79,15 @@ def uneven(tmp_path_factory, pages):
                        layout={"pt": (1, 5)})
 
 
+@pytest.mark.parametrize("batch_size, bitext_share, pair_share, expected", [
+    (16, 0.25, 0.5, (12, 2, 2)), (10, 0.25, 0.5, (7, 1, 2)), (14, 0.25, 0.5, (10, 2, 2)),
+    (6, 0.25, 1 / 3, (4, 1, 1)), (4, 0.0, 0.5, (4, 0, 0)), (5, 1.0, 0.9, (0, 0, 5))])
+def test_batch_composition_rounds_shares_half_up(batch_size, bitext_share, pair_share, expected):
+    config = LoaderConfig(batch_size=batch_size, bitext_share=bitext_share, pair_share=pair_share)
+    assert tuple(config.composition(True).values()) == expected  # lm, mt, pair
+    assert config.composition(False) == {"lm": batch_size, "mt": 0, "pair": 0}
+
+
 @pytest.mark.parametrize("world_size,num_workers", [(1, 0), (1, 2), (1, 3), (2, 3), (3, 2), (7, 1), (2, 4), (3, 4)])
 def test_every_row_once_per_epoch_on_every_slot_layout(uneven, world_size, num_workers):
     plan = load_plan(str(uneven))
@@ -119,8 +128,8 @@ def test_heldout_documents_and_pairs_never_served(corpus):
     exactly the other rows, each once."""
     plan = load_plan(str(corpus), heldout_fraction=0.2)
     for source, partition, held in (
-        (plan.docs["en"], "docs/lang=en", lambda r: is_heldout(r["id"], 0.2)),
-        (plan.bitext["de-en"], "bitext/pair=de-en", lambda r: pair_is_heldout(r["src_doc_id"], r["tgt_doc_id"], 0.2)),
+        (plan.docs["en"], "docs/lang=en", lambda r: is_heldout(r["url"], 0.2)),  # the URL's hash, both sides'
+        (plan.bitext["de-en"], "bitext/pair=de-en", lambda r: is_heldout(r["src_url"], 0.2) or is_heldout(r["tgt_url"], 0.2)),
     ):
         rows = pq.read_table(corpus / partition).to_pylist()
         training = [r["id"] for r in rows if not held(r)]
@@ -189,7 +198,7 @@ def test_lm_windows_pack_whole_documents(corpus, tok, pages):
     """All en windows of one slot, joined, are `<2en> document eos` for successive real documents:
     nothing dropped, nothing invented, nothing held out; labels are the ids except at the tags."""
     encoded = {tuple(tok.encode(p["text"])): p["text"] for i, p in enumerate(pages["en"][:40])
-               if not is_heldout(doc_record(p, i).id, SMALL.heldout_fraction)}
+               if not is_heldout(doc_record(p, i).url, SMALL.heldout_fraction)}
     tag, tags = tok.lang_id("en"), {tok.lang_id(lang) for lang in ("en", "de", "ja")}
     stream: list[int] = []
     for batch in take(StreamingDataset(str(corpus), tok, SMALL), 60):

@@ -200,6 +200,26 @@ def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, to
     assert not (run / "checkpoints").exists()
 
 
+def test_a_new_run_hashes_each_shard_once_and_before_the_tokenizer(sample_build, tmp_path, monkeypatch):
+    """The shards are checked (load_plan) before the tokenizer is trained, which then samples them
+    unchecked: every docs and bitext shard is hashed exactly once, and not after sampling began."""
+    from transforms import fs
+    import training.tokenizer as tokenizer_module
+
+    events: list[str] = []  # list.append is atomic: the plan hashes from several threads
+    sha256, sample = fs.sha256, tokenizer_module.sample_lines
+    monkeypatch.setattr(fs, "sha256", lambda path: events.append(str(path)) or sha256(path))
+    monkeypatch.setattr(tokenizer_module, "sample_lines",
+                        lambda *a, **kw: events.append("sampling") or sample(*a, **kw))
+    run = tmp_path / "run"
+    train(str(sample_build), run, config(1, tokenizer_chars=200_000), LOADER, device="cpu", quiet=True)
+    shards = sorted(str(sample_build / e["path"]) for e in json.loads((sample_build / "manifest.json").read_text())["shards"]
+                    if e["kind"] in ("docs", "bitext"))
+    assert events[-1] == "sampling" and events.count("sampling") == 1, events[-5:]
+    assert sorted(events[:-1]) == shards  # each once, all before sampling
+    assert (run / "tokenizer.model").stat().st_size > 10_000 and (run / "checkpoints" / "step-1").is_dir()
+
+
 def test_errors_are_one_line(sample_build, tmp_path, tokenizer_file):
     if torch.cuda.is_available():
         assert resolve_device("cuda", Dist()).type == "cuda"

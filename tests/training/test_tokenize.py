@@ -74,7 +74,7 @@ def test_token_shards_mirror_the_build_row_group_for_row_group(build, tokens, to
     languages copied, each text as exactly tok.encode(text); the manifest describes what is there."""
     build_shards = [s for s in json.loads((build / "manifest.json").read_text())["shards"] if s["kind"] in ("docs", "bitext")]
     manifest = json.loads((tokens / "manifest.json").read_text())
-    assert manifest["format"] == "polycorp-tokens/1" and manifest["build"] == str(build)
+    assert manifest["format"] == "polycorp-tokens/2" and manifest["build"] == str(build)
     assert manifest["build_fingerprint"] == load_plan(str(build)).fingerprint
     assert manifest["tokenizer"]["path"] == "tokenizer.model"
     assert manifest["tokenizer"]["sha256"] == sha256(tokens / "tokenizer.model") == sha256(model_file)
@@ -100,8 +100,9 @@ def test_token_shards_mirror_the_build_row_group_for_row_group(build, tokens, to
                     encoded += len(expected)
                 else:
                     assert ids.column(name).equals(text.column(name))
-        assert set(target.schema_arrow.names) == ({"id", "ids"} if shard["kind"] == "docs" else
-                                                  {"src_doc_id", "tgt_doc_id", "src_lang", "tgt_lang", "src_ids", "tgt_ids"})
+        assert set(target.schema_arrow.names) == ({"id", "url", "ids"} if shard["kind"] == "docs" else
+                                                  {"src_doc_id", "tgt_doc_id", "src_url", "tgt_url", "src_lang",
+                                                   "tgt_lang", "src_ids", "tgt_ids"})
         assert entry["tokens"] == tokens_in_shard
     assert empty_groups == 2 and encoded == 12 + 6 + 1 + 2 * (60 + 20)
 

@@ -26,7 +26,7 @@ def tokenizer(sample_build, tmp_path_factory) -> Tokenizer:
 @pytest.fixture(scope="module")
 def docs(sample_build) -> list[dict]:
     return ds.dataset(sample_build / "docs", format="parquet", partitioning="hive").to_table(
-        columns=["id", "lang", "text"]).to_pylist()
+        columns=["id", "url", "lang", "text"]).to_pylist()
 
 
 def test_round_trip_is_lossless_in_every_language(tokenizer, docs):
@@ -64,8 +64,8 @@ def test_sample_follows_the_temperature_and_skips_heldout_documents(sample_build
     manifest = json.loads((sample_build / "manifest.json").read_text())
     probs = sampling_probs(language_sizes(manifest), 0.3)
     budget = 200_000
-    heldout_lines = {line for d in docs if is_heldout(d["id"], 0.2) for line in d["text"].split("\n") if line.strip()}
-    training_lines = {line for d in docs if not is_heldout(d["id"], 0.2) for line in d["text"].split("\n")}
+    heldout_lines = {line for d in docs if is_heldout(d["url"], 0.2) for line in d["text"].split("\n") if line.strip()}
+    training_lines = {line for d in docs if not is_heldout(d["url"], 0.2) for line in d["text"].split("\n")}
     only_heldout = heldout_lines - training_lines
     assert only_heldout
     chars, longest = {}, {}
@@ -75,7 +75,7 @@ def test_sample_follows_the_temperature_and_skips_heldout_documents(sample_build
         longest[lang] = max(longest.get(lang, 0), len(line))
     available = {}
     for d in docs:
-        if not is_heldout(d["id"], 0.2):
+        if not is_heldout(d["url"], 0.2):
             available[d["lang"]] = available.get(d["lang"], 0) + sum(len(x) for x in d["text"].split("\n"))
     for lang, p in probs.items():
         # a language stops at the first line that crosses its budget (or when its text runs out)
