@@ -16,7 +16,8 @@ Each step prints a line (a run cut short by a timeout still shows how far it got
 4. `training.loop.train(device="cuda")`: bf16 autocast, fused AdamW, torch.compile (unless
    --no-compile; if compiling fails the run is redone without it), one loader worker pool,
    --model "100m" (d_model 768, 12 layers, 12 heads, SwiGLU 2048, tied embedding), seq_len 1024,
-   --batch-size 64 examples a step (the training mix: 75 % lm windows, 12.5 % mt, 12.5 % pairs).
+   --batch-size 64 examples a step (the training mix: 75 % lm windows, 12.5 % mt rows of 256
+   tokens, 12.5 % pairs of 2 × 128).
    After --minutes of training (compilation included) a SIGTERM asks train() to finish the step,
    checkpoint and return — the same path a scheduler's pre-emption takes;
 5. figures: tokens/s = the mean of metrics.jsonl's `tokens_per_s` over its windows but the first two

@@ -52,7 +52,7 @@ What the training loop can rely on (and what must not change between a save and 
 
 A batch (what `StreamingLoader` yields), B_kind = that kind's count, kinds with count 0 absent:
     {"lm":   {"input_ids": [B_lm, seq_len], "labels": [B_lm, seq_len], "lang": [B_lm]},
-     "mt":   {"input_ids": [B_mt, seq_len], "labels": [B_mt, seq_len], "src_lang": [B_mt], "tgt_lang": [B_mt]},
+     "mt":   {"input_ids": [B_mt, mt_len], "labels": [B_mt, mt_len], "src_lang": [B_mt], "tgt_lang": [B_mt]},
      "pair": {"src_ids": [B_pair, pair_len], "tgt_ids": [B_pair, pair_len], "src_lang": [B_pair], "tgt_lang": [B_pair]}}
 lm rows are windows of documents packed as `<2lang> tokens eos` (one language per window); mt rows
 are `<2tgt> source <sep> target eos` + padding, either direction; pair sides are `bos tokens eos` +
@@ -109,7 +109,8 @@ class ResumeError(DataError):
 
 @dataclass(frozen=True)
 class LoaderConfig:
-    seq_len: int = 512  # tokens per lm and mt example
+    seq_len: int = 512  # tokens per lm example
+    mt_len: int = 256  # tokens per mt example, at most seq_len (`translation_len`): sentence pairs are short
     pair_len: int = 128  # tokens per side of a pair example
     batch_size: int = 16  # examples per batch, all kinds together
     alpha: float = 0.3  # temperature of language and pair sampling
@@ -119,10 +120,17 @@ class LoaderConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.seq_len < 4 or self.pair_len < 3 or self.batch_size < 1:
-            raise ValueError(f"seq_len >= 4, pair_len >= 3 and batch_size >= 1 needed, got {self}")
+        if self.seq_len < 4 or self.mt_len < 4 or self.pair_len < 3 or self.batch_size < 1:
+            raise ValueError(f"seq_len >= 4, mt_len >= 4, pair_len >= 3 and batch_size >= 1 needed, got {self}")
         if not (0 <= self.bitext_share <= 1 and 0 <= self.pair_share <= 1):
             raise ValueError(f"bitext_share and pair_share are shares in [0, 1], got {self}")
+
+    @property
+    def translation_len(self) -> int:
+        """Tokens per mt example: mt_len, but never longer than an lm window. Padded to a fixed
+        length like every kind (one shape per step for torch.compile); a sentence pair fills a
+        fraction of a 512- or 1024-token window, which would leave mt rows ~95 % padding."""
+        return min(self.mt_len, self.seq_len)
 
     def composition(self, has_bitext: bool) -> dict[str, int]:
         """Examples of each kind in every batch, shares rounded half up (10 × 0.25 → 3, 14 × 0.25 → 4;
@@ -555,7 +563,7 @@ class SlotStream:
         flips = rng.random(n["mt"]) < 0.5
         pair_pairs = draws(rng, d.pair_names, d.pair_p, n["pair"])
         examples = [lm_example(*self.packers[lang].window(), tok.lang_id(lang)) for lang in langs]
-        examples += [mt_example(tok, self.bitext[pair].next_row()[0], bool(flip), config.seq_len)
+        examples += [mt_example(tok, self.bitext[pair].next_row()[0], bool(flip), config.translation_len)
                      for pair, flip in zip(mt_pairs, flips)]
         examples += [pair_example(tok, self.bitext[pair].next_row()[0], config.pair_len) for pair in pair_pairs]
         self.batch += 1

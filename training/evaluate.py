@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from training.data import LoaderConfig
 from training.loop import TrainError, checkpoint_dirs, resolve_device, init_distributed
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
 from training.split import HELDOUT_COLUMNS, heldout
@@ -166,8 +167,8 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
     if not fs.exists(manifest_path):
         raise TrainError(f"{build} is not a finished build (no manifest.json): pass --data BUILD_DIR")
     manifest = fs.read_json(manifest_path)
-    loader = config["loader"]
-    fraction, seq_len, pair_len = loader["heldout_fraction"], loader["seq_len"], loader["pair_len"]
+    loader = LoaderConfig(**config["loader"])
+    fraction, seq_len, pair_len = loader.heldout_fraction, loader.seq_len, loader.pair_len
     docs = heldout_docs(build, manifest, fraction, docs_per_lang)
     pairs = heldout_pairs(build, manifest, fraction, pairs_per_pair)
     result = {"step": step, "heldout_fraction": fraction,
@@ -188,7 +189,8 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
             if not some:
                 continue
             target_lang = direction.split("-")[1]
-            hyps = greedy_translate(model, tok, [r[x] for r in some], target_lang, seq_len, max_new_tokens, dev)
+            hyps = greedy_translate(model, tok, [r[x] for r in some], target_lang, loader.translation_len,
+                                    max_new_tokens, dev)
             result["chrf"][direction] = sacrebleu.corpus_chrf(hyps, [[r[y] for r in some]]).score
     (run / "eval.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     plot_run(run, result)

@@ -101,7 +101,7 @@ class TrainConfig:
 def model_config(train: TrainConfig, vocab_size: int, loader: LoaderConfig, pad_id: int) -> ModelConfig:
     d_model, n_layers, n_heads, d_ff = MODEL_SIZES[train.model]
     return ModelConfig(vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff,
-                       max_seq_len=max(loader.seq_len, loader.pair_len), dropout=train.dropout, pad_id=pad_id)
+                       max_seq_len=max(loader.seq_len, loader.translation_len, loader.pair_len), dropout=train.dropout, pad_id=pad_id)
 
 
 class Objectives(nn.Module):

@@ -79,6 +79,13 @@ def uneven(tmp_path_factory, pages):
                        layout={"pt": (1, 5)})
 
 
+def test_translation_examples_are_mt_len_but_never_longer_than_lm_windows():
+    assert LoaderConfig(seq_len=1024, mt_len=256).translation_len == 256
+    assert LoaderConfig(seq_len=128, mt_len=256).translation_len == 128
+    with pytest.raises(ValueError, match="mt_len >= 4"):
+        LoaderConfig(mt_len=3)
+
+
 @pytest.mark.parametrize("batch_size, bitext_share, pair_share, expected", [
     (16, 0.25, 0.5, (12, 2, 2)), (10, 0.25, 0.5, (7, 1, 2)), (14, 0.25, 0.5, (10, 2, 2)),
     (6, 0.25, 1 / 3, (4, 1, 1)), (4, 0.0, 0.5, (4, 0, 0)), (5, 1.0, 0.9, (0, 0, 5))])
@@ -229,11 +236,13 @@ def is_gold(a: str, b: str, gold: set[tuple[str, str]], whole: bool) -> bool:
 
 
 def test_mt_loss_on_target_only_and_pairs_real(corpus, tok, links):
-    config = LoaderConfig(seq_len=96, pair_len=48, batch_size=8, bitext_share=1.0, seed=3)
+    """mt rows are mt_len long (not seq_len): `<2tgt> source <sep> target eos` + padding."""
+    config = LoaderConfig(seq_len=200, mt_len=96, pair_len=48, batch_size=8, bitext_share=1.0, seed=3)
     gold = {pair for pairs in links.values() for pair in pairs}
     directions, whole = Counter(), Counter()
     for batch in take(StreamingDataset(str(corpus), tok, config), 10):
         mt = batch["mt"]
+        assert mt["input_ids"].shape == mt["labels"].shape == (4, 96)
         columns = (mt[key].tolist() for key in ("input_ids", "labels", "src_lang", "tgt_lang"))
         for ids, labels, src, tgt in zip(*columns):
             sep = ids.index(tok.sep_id)
