@@ -4,20 +4,21 @@ What the training loop can rely on (and what must not change between a save and 
 
 - **Input.** `BUILD/manifest.json`; its `docs` shards (column `text`, one source per `lang`) and
   `bitext` shards (`src_lang, tgt_lang, src_text, tgt_text`, one source per `pair`). Every such
-  shard is checked against the manifest's sha256 when the dataset is made, before step 0 (several
-  shards at once; under the training loop once per node — its first local rank checks, the other
-  ranks wait for the verdict); a missing or corrupt one raises `ShardError` naming it. Rows held out
+  shard is checked against the manifest's sha256 when the plan is loaded (`load_plan`: when the
+  dataset is made, or by the training loop before it trains the tokenizer, once per node — its
+  first local rank checks, the other ranks wait for the verdict; several shards at once); a missing
+  or corrupt one raises `ShardError` naming it. Rows held out
   for evaluation (`training.split` with `LoaderConfig.heldout_fraction`: pass the tokenizer's and
   eval's fraction) are never served; "rows" below means training rows.
 - **Token-id shards** (`tokens_dir`, written by `polycorp tokenize`): the same shards at the same
   paths with the same row groups and rows, text columns replaced by their token ids (`text` →
-  `ids`, `src_text`/`tgt_text` → `src_ids`/`tgt_ids`, list<int32>, `tokenizer.encode(text)`), ids
-  of documents kept. Rows are then read from them instead of the build's text shards (which are
+  `ids`, `src_text`/`tgt_text` → `src_ids`/`tgt_ids`, list<int32>, `tokenizer.encode(text)`), the
+  documents' ids and URLs kept. Rows are then read from them instead of the build's text shards (which are
   not read at all; the build's manifest still is), after three checks, each a one-line error:
   `TOKENS/manifest.json` exists, its `build_fingerprint` is the build's shards' (`Plan.fingerprint`),
   its tokenizer sha256 is that of `tokenizer.path`'s file; token shards are verified against their
   sha256 like build shards. Everything else — units, partition, sampling, held-out rows (by the
-  document ids the token shards carry) — is the same, and so are the batches, bit for bit (tested):
+  documents' URLs and ids the token shards carry) — is the same, and so are the batches, bit for bit (tested):
   the only difference is where a row's ids come from (`RowStream`: stored, or encoded from text).
 - **Work units** are (shard, row group), read with `ParquetFile.read_row_group(i, columns=...)`;
   a worker holds at most one row group per source in memory.
@@ -80,7 +81,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from training.split import HELDOUT_COLUMNS, row_is_heldout
+from training.split import HELDOUT_COLUMNS, SPLIT, row_is_heldout
 from transforms import fs
 from transforms.manifest import shard_problem
 
@@ -135,9 +136,14 @@ class LoaderConfig:
     def composition(self, has_bitext: bool) -> dict[str, int]:
         """Examples of each kind in every batch, shares rounded half up (10 × 0.25 → 3, 14 × 0.25 → 4;
         Python's round would give 2 and 4); bitext's share goes to lm when the build has none."""
-        n_bitext = math.floor(self.batch_size * self.bitext_share + 0.5) if has_bitext else 0
-        n_pair = math.floor(n_bitext * self.pair_share + 0.5)
+        n_bitext = _half_up(self.batch_size * self.bitext_share) if has_bitext else 0
+        n_pair = _half_up(n_bitext * self.pair_share)
         return {"lm": self.batch_size - n_bitext, "mt": n_bitext - n_pair, "pair": n_pair}
+
+
+def _half_up(x: float) -> int:
+    """x rounded half up; the margin absorbs binary error (90 × 0.35 is 31.499999999999996)."""
+    return math.floor(x + 0.5 + 1e-9)
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,7 @@ def shard_counts(root: str, entry: dict, kind: str, fraction: float, verify: boo
                  remedy: str = "restore it or rebuild the corpus") -> list[int]:
     """Training rows (not held out) per row group of a manifest shard under `root`; with `verify`,
     only once its bytes match the manifest's sha256. Reads the footer and, when rows are held out,
-    the id columns; a missing shard is a ShardError either way."""
+    the HELDOUT_COLUMNS; a missing shard is a ShardError either way."""
     path = fs.join(root, entry["path"])
     if verify or not fs.exists(path):  # a missing shard: the same one-line error either way
         verify_shard(path, entry["sha256"], remedy)
@@ -239,8 +245,12 @@ def read_tokens_manifest(tokens_dir: str) -> dict:
         raise DataError(f"{tokens_dir} holds no finished token shards (no manifest.json); "
                         f"run polycorp tokenize BUILD_DIR --out {tokens_dir}")
     manifest = fs.read_json(path)
-    if manifest.get("format") != TOKENS_FORMAT:
-        raise DataError(f"{tokens_dir}/manifest.json is not a {TOKENS_FORMAT} manifest; run polycorp tokenize again")
+    found = manifest.get("format")
+    if found != TOKENS_FORMAT:
+        what = (f"token shards of an older format ({found}; {TOKENS_FORMAT} adds the URL columns held-out rows "
+                "are known by)" if str(found).startswith("polycorp-tokens/") else f"no {TOKENS_FORMAT} manifest")
+        raise DataError(f"{tokens_dir} holds {what}: run polycorp tokenize BUILD_DIR --out {tokens_dir} --overwrite "
+                        f"(with --tokenizer {fs.join(tokens_dir, 'tokenizer.model')} to keep its tokenizer)")
     return manifest
 
 
@@ -283,7 +293,7 @@ def load_plan(build_dir: str, heldout_fraction: float = 0.0, tokens_dir: str | N
               verify: bool = True) -> Plan:
     """The build's docs and bitext sources, held-out rows not counted, every shard to be read
     checked against its sha256 (`verify`; several shards at once). With `tokens_dir`, the shards
-    read (and checked) are its token shards: the same row groups and document ids, so the same plan."""
+    read (and checked) are its token shards: the same row groups, document ids and URLs, so the same plan."""
     entries = training_shards(read_manifest(build_dir))
     fingerprint = shards_fingerprint(entries)
     checked, remedy = {e["path"]: e for e in entries}, "restore it or rebuild the corpus"
@@ -405,8 +415,8 @@ class RowStream:
         part = self._epoch[1][index]
         unit, kind, fraction = self.source.units[part.unit], self.source.kind, self.plan.heldout_fraction
         names = tuple(TOKEN_COLUMNS.get(c, c) for c in self.columns) if self.plan.tokens_dir else self.columns
-        ids = HELDOUT_COLUMNS[kind] if fraction > 0 else ()
-        table = read_row_group(fs.join(self.plan.shards_dir, unit.path), unit.row_group, names + ids)
+        keys = HELDOUT_COLUMNS[kind] if fraction > 0 else ()
+        table = read_row_group(fs.join(self.plan.shards_dir, unit.path), unit.row_group, names + keys)
         kept = training_rows(table, kind, fraction)
         table = table.take(kept[part_rows(self.source, part, self.seed, epoch)])
         return list(zip(*(column_values(table.column(c)) for c in names)))
@@ -629,7 +639,7 @@ class StreamingDataset(IterableDataset):
         self.lang_names, self.lang_p = list(lang_p), list(lang_p.values())
         self.pair_names, self.pair_p = list(pair_p), list(pair_p.values())
         self.fingerprint = hashlib.sha256(
-            json.dumps([self.plan.fingerprint, asdict(config)]).encode()).hexdigest()
+            json.dumps([self.plan.fingerprint, asdict(config), SPLIT]).encode()).hexdigest()
 
     def batches(self, role: int, roles: int, state: dict | None = None) -> Iterator[dict]:
         """Slot (rank, role)'s batches, from `state` (a batch's "state") or from the start."""

@@ -22,7 +22,7 @@ import torch
 from training.data import LoaderConfig
 from training.loop import TrainError, checkpoint_dirs, resolve_device, init_distributed
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
-from training.split import HELDOUT_COLUMNS, heldout
+from training.split import HELDOUT_COLUMNS, SPLIT, heldout
 from training.tokenizer import Tokenizer
 from transforms import fs
 from transforms.manifest import manifest_rows
@@ -45,18 +45,22 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, Deco
     return config, Tokenizer(run_dir / config["tokenizer"]), model, int(checkpoints[-1].name.split("-")[1])
 
 
-def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int) -> dict[str, list[str]]:
+def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int,
+                 split: str = SPLIT) -> dict[str, list[str]]:
+    """Held-out documents' texts per language, in shard order, at most per_lang each (`split`: the
+    run's, see `training.split.heldout`)."""
     langs = sorted({s["lang"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"]})
     out = {}
     for lang in langs:  # stops reading a language once it has per_lang documents
         rows = manifest_rows(str(build_dir), manifest, "docs", ["text", *HELDOUT_COLUMNS["docs"]], ("lang", lang))
-        texts = list(itertools.islice((r["text"] for r in rows if heldout("docs", r, fraction)), per_lang))
+        texts = list(itertools.islice((r["text"] for r in rows if heldout("docs", r, fraction, split)), per_lang))
         if texts:
             out[lang] = texts
     return out
 
 
-def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: int) -> dict[str, list[tuple[str, str]]]:
+def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: int,
+                  split: str = SPLIT) -> dict[str, list[tuple[str, str]]]:
     """Held-out sentence pairs per language pair, each source and each target text at most once
     (a repeated text would make precision@1 ambiguous)."""
     pairs = sorted({s["pair"] for s in manifest["shards"] if s["kind"] == "bitext" and s["rows"]})
@@ -67,7 +71,7 @@ def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: in
                                ("pair", pair)):
             if len(rows) >= per_pair:
                 break
-            if (heldout("bitext", r, fraction)
+            if (heldout("bitext", r, fraction, split)
                     and r["src_text"] not in seen_src and r["tgt_text"] not in seen_tgt):
                 seen_src.add(r["src_text"])
                 seen_tgt.add(r["tgt_text"])
@@ -167,10 +171,12 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
     if not fs.exists(manifest_path):
         raise TrainError(f"{build} is not a finished build (no manifest.json): pass --data BUILD_DIR")
     manifest = fs.read_json(manifest_path)
-    loader = LoaderConfig(**config["loader"])
+    # a run of an older polycorp: documents held out by id, translation rows as long as lm windows
+    split = config.get("split", "id")
+    loader = LoaderConfig(**{"mt_len": config["loader"]["seq_len"], **config["loader"]})
     fraction, seq_len, pair_len = loader.heldout_fraction, loader.seq_len, loader.pair_len
-    docs = heldout_docs(build, manifest, fraction, docs_per_lang)
-    pairs = heldout_pairs(build, manifest, fraction, pairs_per_pair)
+    docs = heldout_docs(build, manifest, fraction, docs_per_lang, split)
+    pairs = heldout_pairs(build, manifest, fraction, pairs_per_pair, split)
     result = {"step": step, "heldout_fraction": fraction,
               "bits_per_byte": {lang: document_bits_per_byte(model, tok, lang, texts, seq_len, dev)
                                 for lang, texts in docs.items()},

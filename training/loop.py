@@ -48,6 +48,7 @@ from torch import nn
 from training.data import (DataError, LoaderConfig, Plan, StreamingDataset, StreamingLoader, check_tokenizer, load_plan,
                            read_tokens_manifest)
 from training.model import DecoderLM, ModelConfig, combined_loss, count_parameters, flops_per_token, lm_loss, mt_loss, retrieval_loss
+from training.split import SPLIT
 from training.tokenizer import Tokenizer, train_tokenizer
 from transforms import fs
 from transforms.progress import duration
@@ -295,12 +296,16 @@ def train_run_tokenizer(build_dir: str, path: str | os.PathLike, train: TrainCon
                            verify=verify)
 
 
-def agreed_plan(build_dir: str, loader: LoaderConfig, tokens_dir: str | None, d: Dist, device: torch.device) -> Plan:
+def agreed_plan(build_dir: str, loader: LoaderConfig, tokens_dir: str | None, d: Dist, device: torch.device,
+                tokenizer_path: Path) -> Plan:
     """The loader's plan of the build (or its token shards), the shards checked once per node: by its
     first local rank, whose verdict the other ranks wait for — ranks of a node read the same files,
-    and hashing a corpus per rank would multiply the start-up time. A failed check stops every rank."""
+    and hashing a corpus per rank would multiply the start-up time. A failed check stops every rank.
+    With token shards and a tokenizer already in RUN_DIR, rank 0 first checks that they match."""
     failure = plan = None
     try:
+        if tokens_dir is not None and d.main and tokenizer_path.exists():  # before the shards' long check
+            check_tokenizer(tokens_dir, Tokenizer(tokenizer_path))
         plan = load_plan(build_dir, loader.heldout_fraction, tokens_dir, verify=d.local_rank == 0)
     except DataError as e:
         failure = e
@@ -325,6 +330,13 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         if not config_path.exists():
             raise TrainError(f"--resume: {run_dir} holds no run (no config.json); start one without --resume")
         saved = json.loads(config_path.read_text())
+        if saved.get("split") != SPLIT:
+            raise TrainError(f"--resume: {run_dir} was started by an older polycorp (documents held out by id, "
+                             "translation rows of seq_len), which this one cannot continue; evaluate it with "
+                             "polycorp eval, or start a new run")
+        if not tokenizer_path.exists():
+            raise TrainError(f"--resume: {tokenizer_path} is missing; restore it (the checkpoints were trained with "
+                             "it) or start a new run")
         train = TrainConfig(**saved["train"])
         loader = LoaderConfig(**saved["loader"])
         tokens_dir = tokens_dir or saved.get("tokens")
@@ -338,17 +350,13 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         train = replace(train, steps=steps)
     if tokens_dir is not None:
         read_tokens_manifest(tokens_dir)  # a one-line error before anything is written
-        if d.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            if not tokenizer_path.exists():
-                fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
-        barrier(d)
-        check_tokenizer(tokens_dir, Tokenizer(tokenizer_path))  # before the shards' long check
-    plan = agreed_plan(build_dir, loader, tokens_dir, d, device)
+    plan = agreed_plan(build_dir, loader, tokens_dir, d, device, tokenizer_path)
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not tokenizer_path.exists():  # rank 0 is its node's first local rank: it checked the shards
-            train_run_tokenizer(build_dir, tokenizer_path, train, loader, verify=d.local_rank != 0)
+        if not tokenizer_path.exists() and tokens_dir is not None:
+            fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
+        elif not tokenizer_path.exists():  # the shards it samples were checked on this node just now
+            train_run_tokenizer(build_dir, tokenizer_path, train, loader, verify=False)
     barrier(d)
     return train, loader, Tokenizer(tokenizer_path), tokens_dir, plan
 
@@ -387,7 +395,7 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
         torch.manual_seed(train_config.seed + 1 + d.rank)  # dropout masks differ across ranks
     if d.main and not resume:
         (run_dir / "config.json").write_text(json.dumps(
-            {"data": fs.absolute(build_dir), "tokens": fs.absolute(tokens_dir) if tokens_dir else None,
+            {"data": fs.absolute(build_dir), "tokens": fs.absolute(tokens_dir) if tokens_dir else None, "split": SPLIT,
              "tokenizer": "tokenizer.model", "model": config.to_dict(),
              "train": asdict(train_config), "loader": asdict(loader_config),
              "parameters": count_parameters(model)}, indent=2) + "\n")

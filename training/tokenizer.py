@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import sentencepiece as spm
 
 from training.data import sampling_probs, verify_shard
-from training.split import row_is_heldout
+from training.split import HELDOUT_COLUMNS, heldout
 from transforms import fs
 
 TASK_TOKENS = ("<sep>", "<lm>", "<mt>", "<ret>")
@@ -86,9 +86,9 @@ def sample_by_language(build_dir: str | os.PathLike, max_chars: int, alpha: floa
                 verify_shard(fs.join(str(build_dir), path), sha256)
             with fs.open_read(fs.join(str(build_dir), path)) as raw, pq.ParquetFile(raw) as f:
                 for group in range(f.num_row_groups):
-                    table = f.read_row_group(group, columns=["url", "id", "text"])
-                    for url, doc_id, text in zip(*(table.column(c).to_pylist() for c in ("url", "id", "text"))):
-                        if budget <= 0 or row_is_heldout((url, doc_id), heldout_fraction):
+                    for row in f.read_row_group(group, columns=["text", *HELDOUT_COLUMNS["docs"]]).to_pylist():
+                        text = row["text"]
+                        if budget <= 0 or heldout("docs", row, heldout_fraction):
                             continue
                         for line in text.split("\n"):
                             if line.strip() and budget > 0:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -77,6 +78,13 @@ def uneven(tmp_path_factory, pages):
     docs = {"de": pages["de"][:13], "it": pages["it"][:3], "ja": pages["ja"][:1], "pt": pages["pt"][:6]}
     return write_build(tmp_path_factory.mktemp("uneven"), docs, {}, n_shards=1, rows_per_group=2,
                        layout={"pt": (1, 5)})
+
+
+def test_a_plan_of_other_settings_is_refused(uneven, tok):
+    with pytest.raises(ValueError, match="the plan is of"):
+        StreamingDataset(str(uneven), tok, replace(SMALL, heldout_fraction=0.1), plan=load_plan(str(uneven), 0.3))
+    dataset = StreamingDataset(str(uneven), tok, replace(SMALL, heldout_fraction=0.3), plan=load_plan(str(uneven), 0.3))
+    assert dataset.plan.heldout_fraction == 0.3
 
 
 def test_translation_examples_are_mt_len_but_never_longer_than_lm_windows():

@@ -183,13 +183,14 @@ def test_two_gloo_ranks_hold_identical_weights(sample_build, tokenizer_file, tmp
     assert {f"loader-rank{r}.json" for r in (0, 1)} <= {p.name for p in (run / "checkpoints" / "step-3").iterdir()}
 
 
-def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, tokenizer_file, tmp_path):
-    """torchrun, 2 ranks on one node: only local rank 0 hashes the shards; its verdict reaches rank
-    1, so both stop at once (no rank left waiting in a collective), rank 0 naming the shard."""
+def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, tmp_path):
+    """torchrun, 2 ranks on one node, a new run (no tokenizer yet): only local rank 0 hashes the
+    shards, before any tokenizer is trained; its verdict reaches rank 1, so both stop at once (no
+    rank left waiting in a collective), rank 0 naming the shard."""
     build = tmp_path / "build"
     shutil.copytree(sample_build, build)
     shard = flip_middle_byte(sorted((build / "docs" / "lang=de").glob("*.parquet"))[0])
-    run = new_run(tmp_path / "run", tokenizer_file)
+    run = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                              "-m", "pipelines.cli", "train", "--data", str(build), "--out", str(run), "--steps", "2",
                              "--device", "cpu", "--quiet"],
@@ -197,7 +198,7 @@ def test_a_corrupt_shard_stops_every_rank_checked_once_per_node(sample_build, to
     assert result.returncode != 0
     assert result.stderr.count(f"shard {shard} does not match its sha256") == 1, result.stderr[-3000:]
     assert "failed its check on another rank" in result.stderr
-    assert not (run / "checkpoints").exists()
+    assert not (run / "checkpoints").exists() and not (run / "tokenizer.model").exists()
 
 
 def test_a_new_run_hashes_each_shard_once_and_before_the_tokenizer(sample_build, tmp_path, monkeypatch):
@@ -228,6 +229,14 @@ def test_errors_are_one_line(sample_build, tmp_path, tokenizer_file):
             train(str(sample_build), tmp_path / "r", config(1), LOADER, device="cuda")
     with pytest.raises(TrainError, match="holds no run"):
         train(str(sample_build), tmp_path / "nothing", config(1), LOADER, device="cpu", resume=True)
+    old = new_run(tmp_path / "old", tokenizer_file)  # a run of an older polycorp: its config has no split
+    (old / "config.json").write_text(json.dumps({"train": {}, "loader": {"seq_len": 128}}))
+    with pytest.raises(TrainError, match="started by an older polycorp .* held out by id"):
+        train(str(sample_build), old, config(1), LOADER, device="cpu", resume=True)
+    (old / "config.json").write_text(json.dumps({"train": {}, "loader": {}, "split": "url"}))
+    (old / "tokenizer.model").unlink()
+    with pytest.raises(TrainError, match="tokenizer.model is missing; restore it"):
+        train(str(sample_build), old, config(1), LOADER, device="cpu", resume=True)
     with pytest.raises(TokenizerError, match="cannot train a 300-piece tokenizer .*: .*Vocabulary size is smaller"):
         train(str(sample_build), tmp_path / "r3", config(1, vocab_size=300, tokenizer_chars=100_000), LOADER, device="cpu")
     cli = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "--data", str(tmp_path / "absent"),

@@ -207,6 +207,14 @@ def test_another_tokenizer_or_build_or_no_tokens_refused(build, tokens, gold, tm
     with pytest.raises(DataError) as error:
         StreamingDataset(str(build), Tokenizer(tokens / "tokenizer.model"), LOADER, tokens_dir=str(tmp_path))
     assert "no manifest.json" in one_line(error) and "polycorp tokenize" in str(error.value)
+    older = tmp_path / "older"  # token shards of the first format (no URL columns)
+    shutil.copytree(tokens, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    (older / "manifest.json").write_text(json.dumps({**manifest, "format": "polycorp-tokens/1"}))
+    with pytest.raises(DataError) as error:
+        StreamingDataset(str(build), Tokenizer(tokens / "tokenizer.model"), LOADER, tokens_dir=str(older))
+    assert "older format (polycorp-tokens/1" in one_line(error)
+    assert f"--out {older} --overwrite (with --tokenizer {older}/tokenizer.model" in str(error.value)
 
 
 def corrupt_copy(source: Path, copy: Path, shard: str) -> Path:
