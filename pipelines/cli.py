@@ -464,11 +464,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, beam_args)
     except errors as e:
-        print(f"polycorp {args.command}: error: {e}", file=sys.stderr)
+        print(f"polycorp {args.command}: error: {one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"polycorp {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(error: Exception) -> str:
+    """The error's message; one raised in a DataLoader worker comes back as "Caught X in DataLoader
+    worker process N." with the worker's traceback: its own message is the traceback's last line."""
+    text = str(error)
+    if text.startswith("Caught ") and "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]
+        return last.split(": ", 1)[1] if ": " in last else last
+    return text
 
 
 if __name__ == "__main__":

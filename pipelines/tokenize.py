@@ -69,7 +69,7 @@ def plan_tokenize(build_dir: str, out_dir: str, tokenizer: str | None = None, ov
             raise ShardError(problem)
     if out_dir == build_dir or build_dir.startswith(out_dir + "/"):
         raise TokenizeError(f"--out {out_dir} would replace the build {build_dir}: write the token shards elsewhere")
-    replaces = fs.check_output(out_dir, overwrite, TokenizeError)
+    replaces = fs.check_output(out_dir, overwrite, TokenizeError, "set of token shards", "polycorp-tokens/")
     return TokenizePlan(build_dir, out_dir, fs.work_dir_for(out_dir), shards, shards_fingerprint(shards), tokenizer,
                         replaces)
 

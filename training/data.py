@@ -125,6 +125,8 @@ class LoaderConfig:
             raise ValueError(f"seq_len >= 4, mt_len >= 4, pair_len >= 3 and batch_size >= 1 needed, got {self}")
         if not (0 <= self.bitext_share <= 1 and 0 <= self.pair_share <= 1):
             raise ValueError(f"bitext_share and pair_share are shares in [0, 1], got {self}")
+        if not 0 <= self.heldout_fraction < 1:
+            raise ValueError(f"heldout_fraction is a share in [0, 1): some documents must be left to train on, got {self}")
 
     @property
     def translation_len(self) -> int:
@@ -246,12 +248,15 @@ def read_tokens_manifest(tokens_dir: str) -> dict:
                         f"run polycorp tokenize BUILD_DIR --out {tokens_dir}")
     manifest = fs.read_json(path)
     found = manifest.get("format")
-    if found != TOKENS_FORMAT:
-        what = (f"token shards of an older format ({found}; {TOKENS_FORMAT} adds the URL columns held-out rows "
-                "are known by)" if str(found).startswith("polycorp-tokens/") else f"no {TOKENS_FORMAT} manifest")
-        raise DataError(f"{tokens_dir} holds {what}: run polycorp tokenize BUILD_DIR --out {tokens_dir} --overwrite "
-                        f"(with --tokenizer {fs.join(tokens_dir, 'tokenizer.model')} to keep its tokenizer)")
-    return manifest
+    if found == TOKENS_FORMAT:
+        return manifest
+    if not str(found).startswith("polycorp-tokens/"):
+        raise DataError(f"{tokens_dir} holds a {found} output, not token shards (a build goes to --data); "
+                        f"make token shards with polycorp tokenize BUILD_DIR --out NEW_DIR")
+    keep = fs.join(tokens_dir, "tokenizer.model")
+    raise DataError(f"{tokens_dir} holds token shards of an older format ({found}; {TOKENS_FORMAT} adds the URL "
+                    f"columns held-out rows are known by): run polycorp tokenize BUILD_DIR --out {tokens_dir} "
+                    "--overwrite" + (f" (with --tokenizer {keep} to keep its tokenizer)" if fs.exists(keep) else ""))
 
 
 def token_shards(tokens_dir: str, build_dir: str, fingerprint: str) -> dict[str, dict]:

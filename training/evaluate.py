@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from training.data import LoaderConfig
-from training.loop import TrainError, checkpoint_dirs, resolve_device, init_distributed
+from training.data import LoaderConfig, verify_shard
+from training.loop import TrainError, check_vocab, checkpoint_dirs, init_distributed, load_weights, resolve_device
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
 from training.split import HELDOUT_COLUMNS, SPLIT, heldout
 from training.tokenizer import Tokenizer
@@ -30,8 +30,6 @@ from transforms.manifest import manifest_rows
 
 def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, DecoderLM, int]:
     """(config.json, tokenizer, model with the newest checkpoint's weights, its step)."""
-    from safetensors.torch import load_file
-
     config_path = run_dir / "config.json"
     if not config_path.exists():
         raise TrainError(f"{run_dir} holds no run (no config.json): train one with `polycorp train`")
@@ -40,9 +38,11 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, Deco
         raise TrainError(f"{run_dir} holds no finished checkpoint: train (or resume) until one is written")
     config = json.loads(config_path.read_text())
     model = DecoderLM(ModelConfig.from_dict(config["model"])).to(device)
-    model.load_state_dict(load_file(str(checkpoints[-1] / "model.safetensors"), device=str(device)))
+    load_weights(checkpoints[-1], model, device)
     model.eval()
-    return config, Tokenizer(run_dir / config["tokenizer"]), model, int(checkpoints[-1].name.split("-")[1])
+    tokenizer = Tokenizer(run_dir / config["tokenizer"])
+    check_vocab(tokenizer, model.config.vocab_size, run_dir)
+    return config, tokenizer, model, int(checkpoints[-1].name.split("-")[1])
 
 
 def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int,
@@ -52,7 +52,8 @@ def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int
     langs = sorted({s["lang"] for s in manifest["shards"] if s["kind"] == "docs" and s["rows"]})
     out = {}
     for lang in langs:  # stops reading a language once it has per_lang documents
-        rows = manifest_rows(str(build_dir), manifest, "docs", ["text", *HELDOUT_COLUMNS["docs"]], ("lang", lang))
+        rows = manifest_rows(str(build_dir), manifest, "docs", ["text", *HELDOUT_COLUMNS["docs"]], ("lang", lang),
+                             verify_shard)
         texts = list(itertools.islice((r["text"] for r in rows if heldout("docs", r, fraction, split)), per_lang))
         if texts:
             out[lang] = texts
@@ -68,7 +69,7 @@ def heldout_pairs(build_dir: Path, manifest: dict, fraction: float, per_pair: in
     for pair in pairs:
         seen_src, seen_tgt, rows = set(), set(), []
         for r in manifest_rows(str(build_dir), manifest, "bitext", ["src_text", "tgt_text", *HELDOUT_COLUMNS["bitext"]],
-                               ("pair", pair)):
+                               ("pair", pair), verify_shard):
             if len(rows) >= per_pair:
                 break
             if (heldout("bitext", r, fraction, split)
@@ -175,6 +176,11 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
     split = config.get("split", "id")
     loader = LoaderConfig(**{"mt_len": config["loader"]["seq_len"], **config["loader"]})
     fraction, seq_len, pair_len = loader.heldout_fraction, loader.seq_len, loader.pair_len
+    if fraction <= 0:
+        raise TrainError(f"{run} was trained with nothing held out (heldout_fraction {fraction}), so there is nothing "
+                         "unseen to score it on; train with --heldout-fraction above 0")
+    if chrf_language_pairs is not None and chrf_language_pairs < 0:
+        raise TrainError(f"--chrf-language-pairs must be 0 or more, got {chrf_language_pairs}")
     docs = heldout_docs(build, manifest, fraction, docs_per_lang, split)
     pairs = heldout_pairs(build, manifest, fraction, pairs_per_pair, split)
     result = {"step": step, "heldout_fraction": fraction,
@@ -212,7 +218,8 @@ def plot_run(run: Path, result: dict) -> list[Path]:
 
     out = run / "plots"
     out.mkdir(exist_ok=True)
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    metrics = run / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
     paths = []
     fig, ax = plt.subplots(figsize=(7, 4))
     for key in ("loss", "lm", "mt", "retrieval"):

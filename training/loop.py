@@ -32,11 +32,12 @@ import math
 from datetime import timedelta
 import os
 import random
+import re
 import shutil
 import signal
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -97,6 +98,19 @@ class TrainConfig:
         unknown = set(self.weights) - {"lm", "mt", "retrieval"}
         if unknown:
             raise TrainError(f"unknown objective weight(s) {', '.join(sorted(unknown))}: use lm, mt, retrieval")
+        if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in self.weights.values()):
+            raise TrainError(f"objective weights are numbers >= 0, got {self.weights}")
+        if not any(self.weights.values()):
+            raise TrainError("every objective weight is 0: nothing to train (e.g. --weights lm=1,mt=1,retrieval=0.5)")
+        ranges = {"num_workers": (self.num_workers >= 0, ">= 0"), "lr": (self.lr > 0, "> 0"),
+                  "tokenizer_chars": (self.tokenizer_chars > 0, "> 0"),
+                  "min_lr_ratio": (0 <= self.min_lr_ratio <= 1, "in [0, 1]"),
+                  "weight_decay": (self.weight_decay >= 0, ">= 0"), "beta2": (0 <= self.beta2 < 1, "in [0, 1)"),
+                  "clip": (self.clip > 0, "> 0"), "temperature": (self.temperature > 0, "> 0"),
+                  "dropout": (0 <= self.dropout < 1, "in [0, 1)")}
+        for name, (ok, allowed) in ranges.items():
+            if not ok:
+                raise TrainError(f"{name} must be {allowed}, got {getattr(self, name)}")
 
 
 def model_config(train: TrainConfig, vocab_size: int, loader: LoaderConfig, pad_id: int) -> ModelConfig:
@@ -199,8 +213,28 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     root = run_dir / "checkpoints"
     if not root.exists():
         return []
-    done = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-") and not p.name.endswith(".part")]
+    done = [p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"step-\d+", p.name)]  # not step-<n>.part
     return sorted(done, key=lambda p: int(p.name.split("-")[1]))
+
+
+def check_vocab(tokenizer: Tokenizer, vocab_size: int, run_dir: Path) -> None:
+    """TrainError unless the run's tokenizer.model is the size of the run's model's vocabulary."""
+    if tokenizer.vocab_size != vocab_size:
+        raise TrainError(f"{tokenizer.path} has {tokenizer.vocab_size} pieces, the model of {run_dir} {vocab_size}: it "
+                         "is not the tokenizer the run was trained with; restore that one")
+
+
+def load_weights(path: Path, model: nn.Module, device) -> None:
+    """A checkpoint's model.safetensors into `model`; a missing, damaged or other model's file is a
+    TrainError naming the checkpoint."""
+    from safetensors.torch import load_file
+
+    try:
+        model.load_state_dict(load_file(str(path / "model.safetensors"), device=str(device)))
+    except Exception as e:  # noqa: BLE001 — FileNotFoundError, SafetensorError, size mismatches: one line
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TrainError(f"cannot load the checkpoint {path} ({type(e).__name__}: {reason[:300]}); restore it, or "
+                         "delete it to fall back to the one before") from None
 
 
 def _rng_state() -> dict:
@@ -244,11 +278,14 @@ def save_checkpoint(run_dir: Path, step: int, model: DecoderLM, optimizer, sched
 
 
 def load_checkpoint(path: Path, model: DecoderLM, optimizer, scheduler, loader: StreamingLoader, d: Dist) -> int:
-    from safetensors.torch import load_file
-
-    model.load_state_dict(load_file(str(path / "model.safetensors"), device=str(next(model.parameters()).device)))
     device = next(model.parameters()).device
-    saved = torch.load(path / "optimizer.pt", weights_only=False, map_location=device)
+    load_weights(path, model, device)
+    try:
+        saved = torch.load(path / "optimizer.pt", weights_only=False, map_location=device)
+        rng = torch.load(path / f"rng-rank{d.rank}.pt", weights_only=False, map_location="cpu")
+    except FileNotFoundError as e:
+        raise TrainError(f"the checkpoint {path} is incomplete (no {Path(e.filename).name}); restore it, or delete "
+                         "it to fall back to the one before") from None
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     loader_state = path / f"loader-rank{d.rank}.json"
@@ -256,7 +293,7 @@ def load_checkpoint(path: Path, model: DecoderLM, optimizer, scheduler, loader: 
         raise TrainError(f"{path} holds no loader state for rank {d.rank}: resume with the number of "
                          "processes the run was started with")
     loader.load_state_dict(json.loads(loader_state.read_text()))
-    _set_rng_state(torch.load(path / f"rng-rank{d.rank}.pt", weights_only=False, map_location="cpu"))
+    _set_rng_state(rng)
     return saved["step"]
 
 
@@ -314,6 +351,32 @@ def agreed_plan(build_dir: str, loader: LoaderConfig, tokens_dir: str | None, d:
     return plan
 
 
+@contextmanager
+def _new_run_files(run_dir: Path, d: Dist, resume: bool):
+    """A new run that fails before its config.json is written removes the tokenizer.model it made:
+    a later start would take it for one put there on purpose (and keep its vocabulary)."""
+    made = d.main and not resume and not (run_dir / "tokenizer.model").exists()
+    try:
+        yield
+    except BaseException:
+        if made and run_dir.is_dir() and not (run_dir / "config.json").exists():
+            (run_dir / "tokenizer.model").unlink(missing_ok=True)
+        raise
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """A one-line TrainError, before any work, when the run directory cannot be used."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainError(f"--out {run_dir} exists and is not a directory")
+    if not resume:
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise TrainError(f"cannot create --out {run_dir}: {e.strerror}") from None
+    if run_dir.is_dir() and not os.access(run_dir, os.W_OK):
+        raise TrainError(f"--out {run_dir} is not writable")
+
+
 def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: LoaderConfig, resume: bool,
                 d: Dist, device: torch.device, steps: int | None = None,
                 tokens_dir: str | None = None) -> tuple[TrainConfig, LoaderConfig, Tokenizer, str | None, Plan]:
@@ -326,6 +389,7 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
     hashed twice. Returns the settings, the tokenizer, the token shards' directory and the plan."""
     config_path = run_dir / "config.json"
     tokenizer_path = run_dir / "tokenizer.model"
+    check_run_dir(run_dir, resume)
     if resume:
         if not config_path.exists():
             raise TrainError(f"--resume: {run_dir} holds no run (no config.json); start one without --resume")
@@ -337,9 +401,18 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         if not tokenizer_path.exists():
             raise TrainError(f"--resume: {tokenizer_path} is missing; restore it (the checkpoints were trained with "
                              "it) or start a new run")
+        check_vocab(Tokenizer(tokenizer_path), saved["model"]["vocab_size"], run_dir)
         train = TrainConfig(**saved["train"])
         loader = LoaderConfig(**saved["loader"])
         tokens_dir = tokens_dir or saved.get("tokens")
+        done = checkpoint_dirs(run_dir)
+        at = int(done[-1].name.split("-")[1]) if done else 0
+        if steps is not None and steps < at:
+            raise TrainError(f"--resume --steps {steps}: {run_dir} is at step {at} already; give more steps")
+        if d.main and (steps, tokens_dir) != (None, saved.get("tokens")):  # config.json says what the run does
+            saved["train"]["steps"] = steps if steps is not None else saved["train"]["steps"]
+            saved["tokens"] = fs.absolute(tokens_dir) if tokens_dir else None
+            fs.write_bytes(str(config_path), (json.dumps(saved, indent=2) + "\n").encode())
     elif config_path.exists():
         if checkpoint_dirs(run_dir):
             raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
@@ -348,8 +421,12 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
                 (run_dir / stale).unlink(missing_ok=True)
     if steps is not None:
         train = replace(train, steps=steps)
-    if tokens_dir is not None:
-        read_tokens_manifest(tokens_dir)  # a one-line error before anything is written
+    if tokens_dir is not None:  # one-line errors before anything is written
+        made = read_tokens_manifest(tokens_dir)["tokenizer"].get("trained") or {}
+        if made.get("heldout_fraction", loader.heldout_fraction) < loader.heldout_fraction:
+            raise TrainError(f"the tokenizer of {tokens_dir} was trained holding out {made['heldout_fraction']} of the "
+                             f"documents, so some this run holds out ({loader.heldout_fraction}) reached it; tokenize "
+                             f"again with --heldout-fraction {loader.heldout_fraction}, or train with its fraction")
     plan = agreed_plan(build_dir, loader, tokens_dir, d, device, tokenizer_path)
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -372,33 +449,42 @@ def train(build_dir: str, run_dir: str | os.PathLike, train_config: TrainConfig 
     run_dir = Path(run_dir)
     d = init_distributed("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
     dev = resolve_device(device, d)
-    train_config, loader_config, tokenizer, tokens_dir, plan = prepare_run(
-        run_dir, build_dir, train_config, loader_config, resume, d, dev, steps, tokens_dir)
-    dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
-                               tokens_dir=tokens_dir, plan=plan)
-    loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
-    if dataset.composition["pair"] == 1 and d.main:
-        print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "
-              "so it is off; raise --batch-size or --pair-share to train retrieval", file=sys.stderr)
+    with _new_run_files(run_dir, d, resume):  # a failed start leaves no tokenizer of its own behind
+        train_config, loader_config, tokenizer, tokens_dir, plan = prepare_run(
+            run_dir, build_dir, train_config, loader_config, resume, d, dev, steps, tokens_dir)
+        dataset = StreamingDataset(build_dir, tokenizer, loader_config, rank=d.rank, world_size=d.world_size,
+                                   tokens_dir=tokens_dir, plan=plan)
+        present = {"lm": dataset.composition["lm"], "mt": dataset.composition["mt"],
+                   "retrieval": dataset.composition["pair"] > 1}
+        if not any(present[k] and train_config.weights.get(k, 0) for k in present):
+            raise TrainError(f"no objective with a weight is in the batches (weights {train_config.weights}, per batch "
+                             f"{dataset.composition}): change --weights, --bitext-share or --pair-share")
+        loader = StreamingLoader(dataset, num_workers=train_config.num_workers, pin_memory=dev.type == "cuda")
+        if loader_config.bitext_share > 0 and not dataset.plan.bitext and d.main:
+            print(f"polycorp train: warning: {build_dir} has no bitext, so every batch is language modelling only "
+                  "(translation and retrieval are off)", file=sys.stderr)
+        if dataset.composition["pair"] == 1 and d.main:
+            print("polycorp train: warning: one retrieval pair per batch gives the contrastive loss no negatives, "
+                  "so it is off; raise --batch-size or --pair-share to train retrieval", file=sys.stderr)
 
-    torch.manual_seed(train_config.seed)  # the same initial weights on every rank
-    config = model_config(train_config, tokenizer.vocab_size, loader_config, tokenizer.pad_id)
-    model = DecoderLM(config).to(dev)
-    objectives = Objectives(model, tokenizer.sep_id, tokenizer.pad_id, train_config.temperature)
-    optimizer = make_optimizer(model, train_config, fused=dev.type == "cuda")
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, train_config))
-    step = 0
-    checkpoints = checkpoint_dirs(run_dir)
-    if resume and checkpoints:
-        step = load_checkpoint(checkpoints[-1], model, optimizer, scheduler, loader, d)
-    else:
-        torch.manual_seed(train_config.seed + 1 + d.rank)  # dropout masks differ across ranks
-    if d.main and not resume:
-        (run_dir / "config.json").write_text(json.dumps(
-            {"data": fs.absolute(build_dir), "tokens": fs.absolute(tokens_dir) if tokens_dir else None, "split": SPLIT,
-             "tokenizer": "tokenizer.model", "model": config.to_dict(),
-             "train": asdict(train_config), "loader": asdict(loader_config),
-             "parameters": count_parameters(model)}, indent=2) + "\n")
+        torch.manual_seed(train_config.seed)  # the same initial weights on every rank
+        config = model_config(train_config, tokenizer.vocab_size, loader_config, tokenizer.pad_id)
+        model = DecoderLM(config).to(dev)
+        objectives = Objectives(model, tokenizer.sep_id, tokenizer.pad_id, train_config.temperature)
+        optimizer = make_optimizer(model, train_config, fused=dev.type == "cuda")
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, train_config))
+        step = 0
+        checkpoints = checkpoint_dirs(run_dir)
+        if resume and checkpoints:
+            step = load_checkpoint(checkpoints[-1], model, optimizer, scheduler, loader, d)
+        else:
+            torch.manual_seed(train_config.seed + 1 + d.rank)  # dropout masks differ across ranks
+        if d.main and not resume:
+            (run_dir / "config.json").write_text(json.dumps(
+                {"data": fs.absolute(build_dir), "tokens": fs.absolute(tokens_dir) if tokens_dir else None, "split": SPLIT,
+                 "tokenizer": "tokenizer.model", "model": config.to_dict(),
+                 "train": asdict(train_config), "loader": asdict(loader_config),
+                 "parameters": count_parameters(model)}, indent=2) + "\n")
     forward = objectives
     if d.world_size > 1:
         forward = nn.parallel.DistributedDataParallel(objectives, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -501,6 +587,9 @@ def _log(window: dict, step: int, config: TrainConfig, scheduler, grad_norm: flo
         values = values.cpu()
         values[:-1] /= d.world_size
     means = dict(zip(names, values[:-1].tolist()))
+    if not math.isfinite(means["loss"]):  # the same on every rank (all-reduced): all stop
+        raise TrainError(f"the loss became {means['loss']} by step {step} (training diverged): lower --lr, raise "
+                         "--warmup or --temperature; checkpoints before it are kept")
     tokens_per_s = float(values[-1]) / max(window["time"], 1e-9)
     elapsed = time.monotonic() - started
     eta = (config.steps - step) * window["time"] / window["steps"]

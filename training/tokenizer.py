@@ -103,16 +103,23 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
                     heldout_fraction: float = 0.05, model_type: str = "unigram", verify: bool = True) -> "Tokenizer":
     """Train on a sample of the build and write the model to `out_path` (atomically). `verify`:
     check each docs shard sampled against its sha256 first (False: the caller has checked them)."""
-    langs = list(language_sizes(read_manifest(build_dir)))
-    if not langs:
+    manifest = read_manifest(build_dir)
+    if not language_sizes(manifest):
         raise TokenizerError(f"{build_dir} holds no documents to train a tokenizer on")
+    # a tag for every language of the build: also those only in bitext (translation targets)
+    langs = sorted(set(language_sizes(manifest)) | {lang for s in manifest["shards"] if s["kind"] == "bitext"
+                                                     and s["rows"] for lang in s["pair"].split("-")})
     model = io.BytesIO()
     spm.set_random_generator_seed(seed)
     failed: list[BaseException] = []  # SentencePiece turns what its iterator raises into a RuntimeError
 
+    sampled = [0]
+
     def lines() -> Iterator[str]:
         try:
-            yield from sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction, verify)
+            for line in sample_lines(build_dir, max_chars, alpha, seed, heldout_fraction, verify):
+                sampled[0] += 1
+                yield line
         except BaseException as e:  # a storage error, a corrupt shard, Ctrl-C: re-raised as itself below
             failed.append(e)
             raise
@@ -130,6 +137,10 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
     except RuntimeError as e:  # e.g. a vocabulary smaller than the characters it must cover
         if failed:
             raise failed[0] from None
+        if not sampled[0]:
+            raise TokenizerError(f"no text of {build_dir} is left to train a tokenizer on: its documents are all held "
+                                 f"out (heldout fraction {heldout_fraction}) or the sample is empty (max_chars "
+                                 f"{max_chars})") from None
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TokenizerError(f"SentencePiece cannot train a {vocab_size}-piece tokenizer on {build_dir}: {reason}") from None
     tmp = f"{out_path}.part"
@@ -146,7 +157,11 @@ class Tokenizer:
         if not Path(path).exists():
             raise TokenizerError(f"no tokenizer at {path}: train one with `polycorp train` (it writes tokenizer.model)")
         self.path = str(path)
-        self.sp = spm.SentencePieceProcessor(model_file=self.path)
+        try:
+            self.sp = spm.SentencePieceProcessor(model_file=self.path)
+        except (RuntimeError, OSError) as e:
+            raise TokenizerError(f"{path} is not a SentencePiece model ({str(e).strip().splitlines()[0]}): "
+                                 "give a tokenizer.model of polycorp train or tokenize") from None
         self.vocab_size = self.sp.get_piece_size()
         self.unk_id, self.bos_id, self.eos_id, self.pad_id = UNK, BOS, EOS, PAD
         self.sep_id = self.sp.piece_to_id("<sep>")

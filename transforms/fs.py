@@ -192,10 +192,15 @@ def work_dir_for(out_dir: str) -> str:
     return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
 
 
-def check_output(out_dir: str, overwrite: bool, error: type[Exception]) -> bool:
+def check_output(out_dir: str, overwrite: bool, error: type[Exception], kind: str = "build",
+                 format_prefix: str = "polycorp/") -> bool:
     """Whether `out_dir` (absolute) already holds files a job would replace. Raises `error` with a
     one-line message when the job cannot write there: it holds files and `overwrite` is not set,
-    or (locally) it is not a directory, or its parent cannot be created or is not writable."""
+    or (locally) it is not a directory, or its parent cannot be created or is not writable. With
+    `overwrite`, only an output of the job's own `kind` is replaced — its manifest.json's format
+    starts with `format_prefix` — never another kind (a build is not replaced by token shards)
+    nor, locally, a directory of other files; on an object store an output written in place
+    and never finished (no manifest.json) may be replaced too."""
     if is_local(out_dir):
         if os.path.exists(out_dir) and not os.path.isdir(out_dir):
             raise error(f"output {out_dir} exists and is not a directory")
@@ -211,6 +216,15 @@ def check_output(out_dir: str, overwrite: bool, error: type[Exception]) -> bool:
         replaces = bool(list_files(out_dir))
     if replaces and not overwrite:
         raise error(f"output {out_dir} exists and is not empty; pass --overwrite to replace it")
+    if replaces:
+        manifest = join(out_dir, "manifest.json")
+        found = read_json(manifest).get("format") if exists(manifest) else None
+        if found is not None and not str(found).startswith(format_prefix):
+            raise error(f"output {out_dir} holds a {found} output, not a {kind}; --overwrite replaces only a {kind}: "
+                        "choose another --out")
+        if found is None and is_local(out_dir):
+            raise error(f"output {out_dir} holds files but no {kind} (no manifest.json); --overwrite replaces only "
+                        f"a {kind}: choose another --out or empty it yourself")
     return replaces
 
 

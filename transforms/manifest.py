@@ -8,11 +8,15 @@ import pyarrow.parquet as pq
 from transforms import fs
 
 
-def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str], where: tuple[str, str] | None = None):
+def manifest_rows(build_dir: str, manifest: dict, kind: str, columns: list[str], where: tuple[str, str] | None = None,
+                  verify=None):
     """Rows (dicts of `columns`, those the shard has) of a build's `kind` shards in path order, a
-    row group at a time; `where` = (partition name, value), e.g. ("lang", "de"), keeps one partition."""
+    row group at a time; `where` = (partition name, value), e.g. ("lang", "de"), keeps one partition.
+    `verify(path, sha256)`, when given, is called before a shard is opened (and raises if it is bad)."""
     shards = [s for s in manifest["shards"] if s["kind"] == kind and s["rows"] and (where is None or s.get(where[0]) == where[1])]
     for shard in sorted(shards, key=lambda s: s["path"]):
+        if verify is not None:
+            verify(fs.join(build_dir, shard["path"]), shard["sha256"])
         with fs.open_read(fs.join(build_dir, shard["path"])) as raw, pq.ParquetFile(raw) as f:
             names = set(f.schema_arrow.names)
             for group in range(f.num_row_groups):

@@ -163,6 +163,7 @@ def test_sigterm_checkpoints_and_resume_continues(sample_build, tokenizer_file, 
     assert f"trained to step {stopped + 2}" in resumed.stderr
     steps = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, stopped + 3))  # the log continues where it stopped, no step twice
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == stopped + 2  # what the run now does
 
 
 def test_two_gloo_ranks_hold_identical_weights(sample_build, tokenizer_file, tmp_path):
@@ -284,3 +285,83 @@ def test_one_pair_per_batch_turns_the_retrieval_loss_off_with_a_warning(sample_b
     assert "one retrieval pair per batch" in capsys.readouterr().err
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records and all("retrieval" not in r and "lm" in r and "mt" in r for r in records)
+
+
+def test_settings_out_of_range_are_one_line_errors(tmp_path):
+    for bad, message in (({"lr": -1.0}, "lr must be > 0"), ({"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
+                         ({"beta2": 1.5}, r"beta2 must be in \[0, 1\)"), ({"temperature": 0.0}, "temperature must be > 0"),
+                         ({"num_workers": -1}, "num_workers must be >= 0"),
+                         ({"weights": {"lm": "a"}}, "weights are numbers"),
+                         ({"weights": {"lm": 0, "mt": 0}}, "every objective weight is 0")):
+        with pytest.raises(TrainError, match=message):
+            TrainConfig(**bad)
+    with pytest.raises(ValueError, match=r"heldout_fraction is a share in \[0, 1\)"):
+        LoaderConfig(heldout_fraction=1.0)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(TrainError, match="exists and is not a directory"):
+        train("/nonexistent-build", afile, config(1), LOADER, device="cpu")
+
+
+def test_a_failed_start_leaves_no_tokenizer_and_no_weighted_objective_is_refused(sample_build, tmp_path):
+    run = tmp_path / "run"
+    only_bitext = replace(LOADER, bitext_share=1.0, pair_share=1.0)  # pairs only, but only lm weighted
+    with pytest.raises(TrainError, match="no objective with a weight is in the batches"):
+        train(str(sample_build), run, config(2, weights={"lm": 1.0}, tokenizer_chars=200_000), only_bitext, device="cpu")
+    assert not (run / "tokenizer.model").exists() and not (run / "config.json").exists()
+
+
+def test_divergence_stops_the_run_in_one_line(sample_build, tokenizer_file, tmp_path):
+    """A temperature of 1e-45 makes the contrastive logits infinite: the loss is nan at once."""
+    run = new_run(tmp_path / "run", tokenizer_file)
+    with pytest.raises(TrainError, match=r"the loss became nan by step 1 \(training diverged\)"):
+        train(str(sample_build), run, config(3, temperature=1e-45, log_every=1), LOADER, device="cpu", quiet=True)
+
+
+def test_broken_checkpoints_and_tokenizers_are_named_not_tracebacks(runs, sample_build, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["with"][0], run)
+    (run / "checkpoints" / "step-abc").mkdir()  # not a checkpoint: ignored
+    with pytest.raises(TrainError, match="is at step 100 already"):
+        train(str(sample_build), run, config(1), LOADER, device="cpu", resume=True, steps=50)
+    other = tmp_path / "other.model"
+    train_tokenizer(sample_build, other, vocab_size=2000, max_chars=300_000)
+    shutil.copy(run / "tokenizer.model", tmp_path / "kept.model")
+    shutil.copy(other, run / "tokenizer.model")
+    with pytest.raises(TrainError, match="has 2000 pieces, the model of .* 3000"):
+        train(str(sample_build), run, config(1), LOADER, device="cpu", resume=True, steps=101)
+    with pytest.raises(TrainError, match="has 2000 pieces"):
+        evaluate(str(run), str(sample_build), device="cpu")
+    shutil.copy(tmp_path / "kept.model", run / "tokenizer.model")
+    weights_file = run / "checkpoints" / "step-100" / "model.safetensors"
+    weights_file.write_bytes(weights_file.read_bytes()[:1000])
+    with pytest.raises(TrainError, match="cannot load the checkpoint .*step-100 .*delete it to fall back"):
+        evaluate(str(run), str(sample_build), device="cpu")
+    (run / "checkpoints" / "step-100" / "optimizer.pt").unlink()
+    shutil.rmtree(run / "checkpoints" / "step-100")
+    (run / "checkpoints" / "step-100").mkdir()  # an empty checkpoint
+    with pytest.raises(TrainError, match="cannot load the checkpoint .*FileNotFoundError"):
+        train(str(sample_build), run, config(1), LOADER, device="cpu", resume=True, steps=101)
+    saved = json.loads((run / "config.json").read_text())
+    saved["loader"]["heldout_fraction"] = 0.0
+    (run / "config.json").write_text(json.dumps(saved))
+    shutil.rmtree(run / "checkpoints" / "step-100")
+    shutil.copytree(runs["with"][0] / "checkpoints" / "step-100", run / "checkpoints" / "step-100")
+    with pytest.raises(TrainError, match="trained with nothing held out"):
+        evaluate(str(run), str(sample_build), device="cpu")
+
+
+def test_an_error_in_a_loader_worker_is_one_line():
+    from torch._utils import ExceptionWrapper
+
+    from pipelines.cli import one_line
+    from training.tokenizer import TokenizerError
+
+    try:
+        try:
+            raise TokenizerError("the tokenizer has no tag for language 'fr' (it knows de, en)")
+        except TokenizerError:
+            ExceptionWrapper(where="in DataLoader worker process 0").reraise()
+    except TokenizerError as e:
+        assert "Original Traceback" in str(e)  # what torch hands the main process
+        assert one_line(e) == "the tokenizer has no tag for language 'fr' (it knows de, en)"

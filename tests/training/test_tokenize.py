@@ -19,8 +19,8 @@ from pipelines.tokenize import TokenizeError, plan_tokenize, run_tokenize
 from tests.helpers import flip_middle_byte, polycorp
 from tests.training.corpus import bitext_pairs, train_tokenizer, write_build
 from training.data import DataError, LoaderConfig, ShardError, StreamingDataset, StreamingLoader, load_plan
-from training.loop import TrainConfig, train, train_run_tokenizer
-from training.tokenizer import Tokenizer
+from training.loop import TrainConfig, TrainError, train, train_run_tokenizer
+from training.tokenizer import Tokenizer, TokenizerError
 from transforms.fs import sha256
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +143,9 @@ def test_without_a_tokenizer_it_trains_the_one_polycorp_train_would(build, model
     assert main(["tokenize", str(build), "--out", str(tmp_path / "x"), "--tokenizer", str(model_file),
                  "--vocab-size", "600"]) == 1
     assert "--vocab-size sets how a tokenizer is trained" in capsys.readouterr().err
+    # a run holding out more (0.2) than that tokenizer did (0.05) would evaluate on text it saw
+    with pytest.raises(TrainError, match="trained holding out 0.05 of the documents, so some this run holds out"):
+        train(str(build), tmp_path / "run", TrainConfig(steps=1), LOADER, device="cpu", tokens_dir=str(tmp_path / "tokens"))
 
 
 def one_line_stderr(result) -> str:
@@ -305,3 +308,22 @@ def test_vocab_size_with_tokens_is_refused(build, tokens, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.startswith("polycorp train: error: --vocab-size") and "\n" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_overwrite_never_replaces_a_build_or_other_files(build, tokens, model_file, tmp_path):
+    """--overwrite replaces a set of token shards only: a build given as --out (or --tokens) is named
+    for what it is, and a directory of other files is left alone."""
+    victim = tmp_path / "another-build"
+    shutil.copytree(build, victim)
+    with pytest.raises(TokenizeError, match="holds a polycorp/1 output, not a set of token shards"):
+        plan_tokenize(str(build), str(victim), str(model_file), overwrite=True)
+    others = tmp_path / "notes"
+    others.mkdir()
+    (others / "todo.txt").write_text("keep me")
+    with pytest.raises(TokenizeError, match="holds files but no set of token shards .*empty it yourself"):
+        plan_tokenize(str(build), str(others), str(model_file), overwrite=True)
+    assert (victim / "manifest.json").exists() and (others / "todo.txt").read_text() == "keep me"
+    with pytest.raises(DataError, match="holds a polycorp/1 output, not token shards \\(a build goes to --data\\)"):
+        StreamingDataset(str(build), Tokenizer(tokens / "tokenizer.model"), LOADER, tokens_dir=str(victim))
+    with pytest.raises(TokenizerError, match="is not a SentencePiece model"):
+        plan_tokenize(str(build), str(tmp_path / "t"), str(victim / "manifest.json"))

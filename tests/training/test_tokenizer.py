@@ -115,3 +115,18 @@ def test_an_error_while_sampling_comes_out_as_itself(sample_build, tmp_path, mon
     monkeypatch.setattr(tokenizer_module, "sample_lines", failing)
     with pytest.raises(StorageError, match="connection reset"):
         train_tokenizer(sample_build, tmp_path / "tokenizer.model", vocab_size=2000)
+
+
+def test_every_build_language_gets_a_tag_and_an_empty_sample_is_named(sample_build, tmp_path):
+    """A language found only in bitext (its documents gone) still gets its <2xx> tag: translation
+    examples into it need one. A sample with nothing left in it says why."""
+    build = tmp_path / "corpus"
+    shutil.copytree(sample_build, build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["shards"] = [s for s in manifest["shards"] if not (s["kind"] == "docs" and s["lang"] == "fr")]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    assert any(s["kind"] == "bitext" and "fr" in s["pair"].split("-") for s in manifest["shards"])
+    tok = train_tokenizer(build, tmp_path / "t.model", vocab_size=2000, max_chars=300_000)
+    assert "fr" in tok.langs and tok.sp.piece_to_id("<2fr>") != tok.unk_id
+    with pytest.raises(TokenizerError, match="no text of .* is left to train a tokenizer on: .* all held out"):
+        train_tokenizer(build, tmp_path / "u.model", vocab_size=2000, max_chars=300_000, heldout_fraction=1.0)
