@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -167,6 +168,8 @@ def evaluate(run_dir: str, build_dir: str | None = None, device: str = "auto", d
     run = Path(run_dir)
     dev = resolve_device(device, init_distributed("cpu"))
     config, tok, model, step = load_run(run, dev)
+    if not os.access(run, os.W_OK):  # before the work, not when eval.json is written
+        raise TrainError(f"{run} is not writable: eval writes eval.json and plots/ there")
     build = str(build_dir or config["data"])
     manifest_path = fs.join(build, "manifest.json")
     if not fs.exists(manifest_path):

@@ -409,10 +409,6 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         at = int(done[-1].name.split("-")[1]) if done else 0
         if steps is not None and steps < at:
             raise TrainError(f"--resume --steps {steps}: {run_dir} is at step {at} already; give more steps")
-        if d.main and (steps, tokens_dir) != (None, saved.get("tokens")):  # config.json says what the run does
-            saved["train"]["steps"] = steps if steps is not None else saved["train"]["steps"]
-            saved["tokens"] = fs.absolute(tokens_dir) if tokens_dir else None
-            fs.write_bytes(str(config_path), (json.dumps(saved, indent=2) + "\n").encode())
     elif config_path.exists():
         if checkpoint_dirs(run_dir):
             raise TrainError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --out")
@@ -428,6 +424,11 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
                              f"documents, so some this run holds out ({loader.heldout_fraction}) reached it; tokenize "
                              f"again with --heldout-fraction {loader.heldout_fraction}, or train with its fraction")
     plan = agreed_plan(build_dir, loader, tokens_dir, d, device, tokenizer_path)
+    if d.main and resume and (steps, tokens_dir) != (None, saved.get("tokens")):
+        # once they are known to be usable: config.json says what the run now does
+        saved["train"]["steps"] = train.steps
+        saved["tokens"] = fs.absolute(tokens_dir) if tokens_dir else None
+        fs.write_bytes(str(config_path), (json.dumps(saved, indent=2) + "\n").encode())
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not tokenizer_path.exists() and tokens_dir is not None:
