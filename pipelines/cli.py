@@ -97,7 +97,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-workers", type=int, help="data loader worker processes per rank (1)")
     train.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (200)")
     train.add_argument("--log-every", type=int, help="steps between progress lines (10)")
-    train.add_argument("--weights", help="objective weights λ, e.g. lm=1,mt=1,retrieval=0.5")
+    train.add_argument("--weights", help="objective weights λ, e.g. lm=1,mt=1,retrieval=0.5 (an objective not named "
+                                         "gets 0)")
     train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
     train.add_argument("--seed", type=int)
     train.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -110,7 +111,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     "Unrecognised --options are passed to Apache Beam (e.g. --direct_running_mode=multi_processing "
                     "--direct_num_workers=N).")
     tokenize.add_argument("build", metavar="BUILD_DIR", help="a finished build (with manifest.json)")
-    tokenize.add_argument("--out", required=True, metavar="TOKENS_DIR", help="output directory (must not exist)")
+    tokenize.add_argument("--out", required=True, metavar="TOKENS_DIR",
+                          help="output directory (must be empty or absent; --overwrite replaces token shards)")
     tokenize.add_argument("--tokenizer", metavar="MODEL", help="a trained SentencePiece model (e.g. RUN_DIR/tokenizer.model)")
     tokenize.add_argument("--config", help="TOML file with [train] and [loader] tables, as for polycorp train")
     tokenize.add_argument("--vocab-size", type=int, help="SentencePiece vocabulary of the tokenizer trained (8000)")
@@ -368,7 +370,7 @@ def cmd_train(args, beam_args: list[str]) -> int:
         print(json.dumps({"train": asdict(train_config), "loader": asdict(loader_config)}, indent=2))
         return 0
     start = time.monotonic()
-    if args.resume:
+    if args.resume and os.environ.get("RANK", "0") == "0":  # once, not per torchrun rank
         print("polycorp train: resuming with the run's saved settings (flags other than --steps, --device and "
               "--tokens are ignored)", file=sys.stderr)
     result = train(args.data, args.out, train_config, loader_config, device=args.device, resume=args.resume,
