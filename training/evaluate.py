@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from training.data import LoaderConfig, verify_shard
-from training.loop import TrainError, check_vocab, checkpoint_dirs, init_distributed, load_weights, resolve_device
+from training.loop import TrainError, check_vocab, checkpoint_dirs, checkpoint_step, init_distributed, load_weights, resolve_device
 from training.model import IGNORE_INDEX, DecoderLM, ModelConfig, bits_per_byte, lm_loss
 from training.split import HELDOUT_COLUMNS, SPLIT, heldout
 from training.tokenizer import Tokenizer
@@ -43,7 +43,7 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[dict, Tokenizer, Deco
     model.eval()
     tokenizer = Tokenizer(run_dir / config["tokenizer"])
     check_vocab(tokenizer, model.config.vocab_size, run_dir)
-    return config, tokenizer, model, int(checkpoints[-1].name.split("-")[1])
+    return config, tokenizer, model, checkpoint_step(checkpoints[-1])
 
 
 def heldout_docs(build_dir: Path, manifest: dict, fraction: float, per_lang: int,

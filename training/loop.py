@@ -214,7 +214,12 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     if not root.exists():
         return []
     done = [p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"step-\d+", p.name)]  # not step-<n>.part
-    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
+    return sorted(done, key=checkpoint_step)
+
+
+def checkpoint_step(path: Path) -> int:
+    """The step of a checkpoint directory `step-<n>`."""
+    return int(path.name.split("-")[1])
 
 
 def check_vocab(tokenizer: Tokenizer, vocab_size: int, run_dir: Path) -> None:
@@ -406,7 +411,7 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         loader = LoaderConfig(**saved["loader"])
         tokens_dir = tokens_dir or saved.get("tokens")
         done = checkpoint_dirs(run_dir)
-        at = int(done[-1].name.split("-")[1]) if done else 0
+        at = checkpoint_step(done[-1]) if done else 0
         if steps is not None and steps < at:
             raise TrainError(f"--resume --steps {steps}: {run_dir} is at step {at} already; give more steps")
     elif config_path.exists():
@@ -429,8 +434,7 @@ def prepare_run(run_dir: Path, build_dir: str, train: TrainConfig, loader: Loade
         saved["train"]["steps"] = train.steps
         saved["tokens"] = fs.absolute(tokens_dir) if tokens_dir else None
         fs.write_bytes(str(config_path), (json.dumps(saved, indent=2) + "\n").encode())
-    if d.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if d.main:  # run_dir exists: check_run_dir made a new run's, a resumed run's holds config.json
         if not tokenizer_path.exists() and tokens_dir is not None:
             fs.write_bytes(str(tokenizer_path), fs.read_bytes(fs.join(tokens_dir, "tokenizer.model")))
         elif not tokenizer_path.exists():  # the shards it samples were checked on this node just now

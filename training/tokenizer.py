@@ -104,11 +104,12 @@ def train_tokenizer(build_dir: str | os.PathLike, out_path: str | os.PathLike, v
     """Train on a sample of the build and write the model to `out_path` (atomically). `verify`:
     check each docs shard sampled against its sha256 first (False: the caller has checked them)."""
     manifest = read_manifest(build_dir)
-    if not language_sizes(manifest):
+    with_docs = language_sizes(manifest)
+    if not with_docs:
         raise TokenizerError(f"{build_dir} holds no documents to train a tokenizer on")
     # a tag for every language of the build: also those only in bitext (translation targets)
-    langs = sorted(set(language_sizes(manifest)) | {lang for s in manifest["shards"] if s["kind"] == "bitext"
-                                                     and s["rows"] for lang in s["pair"].split("-")})
+    langs = sorted(set(with_docs) | {lang for s in manifest["shards"] if s["kind"] == "bitext" and s["rows"]
+                                     for lang in s["pair"].split("-")})
     model = io.BytesIO()
     spm.set_random_generator_seed(seed)
     failed: list[BaseException] = []  # SentencePiece turns what its iterator raises into a RuntimeError
